@@ -1,0 +1,44 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "sasldb",
+    products: [
+        .library(name: "SASLDB", targets: ["SASLDB"]),
+        .executable(name: "sasldb", targets: ["sasldb"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CGDBM",
+            providers: [.apt(["libgdbm-dev"])]
+        ),
+        .systemLibrary(
+            name: "CBerkeleyDB",
+            providers: [.apt(["libdb5.3-dev"])]
+        ),
+        .systemLibrary(
+            name: "CCrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(name: "CSystemShims"),
+        .target(
+            name: "SASLDB",
+            dependencies: ["CGDBM", "CBerkeleyDB", "CCrypto", "CSystemShims"]
+        ),
+        .executableTarget(
+            name: "sasldb",
+            dependencies: [
+                "SASLDB",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "SASLDBTests",
+            dependencies: ["SASLDB"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,17 @@
+#ifndef SASLDB_C_SYSTEM_SHIMS_H
+#define SASLDB_C_SYSTEM_SHIMS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Swift's Glibc module is built without _GNU_SOURCE, so the Linux-only calls the store needs are reached through
+   these wrappers. */
+
+/* Takes (exclusive != 0: write, else read) or releases (unlock != 0) an open-file-description lock on the whole file
+   without waiting. Returns 0, or -1 with errno (EAGAIN when another description holds a conflicting lock). */
+int sasldb_ofd_lock(int fd, int exclusive, int unlock);
+
+/* Copies up to `length` bytes in the kernel from the current offsets; returns bytes copied, 0 at end, -1 with errno. */
+ssize_t sasldb_copy_file_range(int from, int to, size_t length);
+
+#endif

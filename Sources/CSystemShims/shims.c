@@ -1,0 +1,18 @@
+#define _GNU_SOURCE
+#include "CSystemShims.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+int sasldb_ofd_lock(int fd, int exclusive, int unlock) {
+    struct flock lock;
+    memset(&lock, 0, sizeof lock);
+    lock.l_type = unlock ? F_UNLCK : (exclusive ? F_WRLCK : F_RDLCK);
+    lock.l_whence = SEEK_SET;
+    return fcntl(fd, F_OFD_SETLK, &lock);
+}
+
+ssize_t sasldb_copy_file_range(int from, int to, size_t length) {
+    return copy_file_range(from, NULL, to, NULL, length, 0);
+}

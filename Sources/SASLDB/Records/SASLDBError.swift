@@ -1,0 +1,66 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Everything that can go wrong in the credential store, each case with a sentence an administrator can act on.
+///
+/// No case ever carries a password or a secret value: only paths, user names and library messages.
+public enum SASLDBError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The database file does not exist.
+    case fileNotFound(path: String)
+    /// The file exists but is not a sasldb in a format we know; `looksLike` names what it appears to be.
+    case notADatabase(path: String, looksLike: String)
+    /// The file has the right magic but the library could not read it.
+    case corrupt(path: String, detail: String)
+    /// A record whose key does not have the `authid NUL realm NUL property` shape.
+    case malformedKey(path: String, keyLength: Int)
+    /// The operating system refused access.
+    case permissionDenied(path: String, operation: String)
+    /// The file is a symlink, writable by others, or otherwise unsafe to use.
+    case insecureFile(path: String, reason: String, fix: String)
+    /// Another writer held the lock for longer than the timeout.
+    case busy(path: String, waitedMilliseconds: Int)
+    /// A user name that cannot be stored.
+    case invalidName(String)
+    /// A password that cannot be stored; the reason never contains the password.
+    case invalidPassword(String)
+    /// A value that the format cannot hold.
+    case invalidValue(String)
+    /// A system call failed.
+    case io(path: String, operation: String, errno: Int32)
+    /// The database library reported an error.
+    case backend(path: String, detail: String)
+    /// Input for import could not be parsed.
+    case invalidInput(line: Int, reason: String)
+
+    public var description: String {
+        switch self {
+        case .fileNotFound(let path):
+            return "\(path): no such database file"
+        case .notADatabase(let path, let looksLike):
+            return "\(path): not a sasldb database (it looks like \(looksLike))"
+        case .corrupt(let path, let detail):
+            return "\(path): the database is damaged: \(detail)"
+        case .malformedKey(let path, let keyLength):
+            return "\(path): a record key of \(keyLength) bytes is not of the form authid NUL realm NUL property"
+        case .permissionDenied(let path, let operation):
+            return "\(path): permission denied (\(operation)); run as a user that may \(operation) it"
+        case .insecureFile(let path, let reason, let fix):
+            return "\(path): refusing to use it: \(reason); \(fix)"
+        case .busy(let path, let waited):
+            return "\(path): database busy: another writer held it for \(waited) ms; try again"
+        case .invalidName(let reason):
+            return "invalid user name: \(reason)"
+        case .invalidPassword(let reason):
+            return "invalid password: \(reason)"
+        case .invalidValue(let reason):
+            return "invalid value: \(reason)"
+        case .io(let path, let operation, let code):
+            return "\(path): \(operation) failed: \(String(cString: strerror(code)))"
+        case .backend(let path, let detail):
+            return "\(path): \(detail)"
+        case .invalidInput(let line, let reason):
+            return "line \(line): \(reason)"
+        }
+    }
+}

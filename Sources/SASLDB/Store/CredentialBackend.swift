@@ -1,0 +1,52 @@
+/// One stored record: its key and its raw value.
+public struct Record: Hashable, Sendable {
+    /// The record's key.
+    public var key: RecordKey
+    /// The raw value bytes.
+    public var value: [UInt8]
+
+    /// Creates a record.
+    public init(key: RecordKey, value: [UInt8]) {
+        self.key = key
+        self.value = value
+    }
+}
+
+/// A set of changes that a backend applies all together or not at all.
+public struct WriteBatch: Sendable {
+    /// One change.
+    public enum Operation: Sendable, Equatable {
+        /// Store `value` under the key, replacing what was there.
+        case put(RecordKey, [UInt8])
+        /// Remove the key if present.
+        case delete(RecordKey)
+        /// Remove every property of the user.
+        case deleteUser(UserID)
+        /// Move the user's value from one property to another (replacing it); nothing when the source is absent.
+        case moveProperty(UserID, from: Property, to: Property)
+    }
+
+    /// The changes, applied in order.
+    public var operations: [Operation]
+
+    /// Creates a batch.
+    public init(_ operations: [Operation] = []) { self.operations = operations }
+
+    /// Whether the batch holds no change.
+    public var isEmpty: Bool { operations.isEmpty }
+}
+
+/// Where the store keeps its records.
+///
+/// Every call opens what it needs and closes it again, so a reader holds nothing between lookups. `apply(_:)` is atomic:
+/// a reader, and a crash at any instant, sees the records as before the batch or as after it, never a mix.
+public protocol CredentialBackend: Sendable {
+    /// The values of `properties` for `user` that exist, read in one open.
+    func fetch(_ user: UserID, properties: [Property]) throws -> [Property: [UInt8]]
+
+    /// Every record, in the backend's own iteration order (what sasldblistusers2 prints).
+    func records() throws -> [Record]
+
+    /// Applies every operation of `batch` atomically, in order.
+    func apply(_ batch: WriteBatch) throws
+}

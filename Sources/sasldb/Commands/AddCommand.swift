@@ -1,0 +1,31 @@
+import ArgumentParser
+import SASLDB
+
+/// `sasldb add`: create a user or change a password.
+struct AddCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add",
+        abstract: "Create a user or set a new password.",
+        discussion: """
+            On a terminal the password is asked twice without echo; otherwise (or with --stdin) one line is read \
+            from standard input, without its line ending. All of the user's secrets are replaced in one atomic write.
+            """
+    )
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var secrets: SecretOptions
+
+    @Flag(help: "Read the password as one line from standard input, even on a terminal.")
+    var stdin = false
+
+    @Argument(help: "The user, as user or user@realm (split at the first @).")
+    var user: String
+
+    func run() throws {
+        try reportingErrors {
+            let id = try store.user(user)
+            let password = try readPassword(confirm: true, fromStandardInput: stdin)
+            try CredentialStore(backend: store.backend(), policy: secrets.policy()).setPassword(password, for: id)
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import ArgumentParser
+import SASLDB
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The options every subcommand shares: which file, which realm, how new files are made.
+struct StoreOptions: ParsableArguments {
+    @Option(
+        name: [.customShort("f"), .long],
+        help: ArgumentHelp(
+            "The sasldb file (default: $SASLDB_PATH, else /etc/sasldb2).",
+            valueName: "path"
+        )
+    )
+    var database: String?
+
+    @Option(
+        name: [.customShort("u"), .long],
+        help: ArgumentHelp(
+            "The realm of names given without @realm (default: the host name, lowercased, as Cyrus).",
+            valueName: "realm"
+        )
+    )
+    var realm: String?
+
+    @Option(help: ArgumentHelp("The format of a file this command creates: gdbm or bdb.", valueName: "format"))
+    var format: DatabaseFormat = .gdbm
+
+    @Option(
+        help: ArgumentHelp(
+            "The group of a file this command creates: it is made 0640 (0660 with --group-writable) instead of 0600.",
+            valueName: "group"
+        )
+    )
+    var group: String?
+
+    @Flag(help: "Make a created file writable by its group (as Debian's root:sasl 0660).")
+    var groupWritable = false
+
+    @Option(help: ArgumentHelp("How long to wait for another writer, in seconds.", valueName: "seconds"))
+    var lockTimeout: Int = 10
+
+    /// The database path after defaults.
+    var path: String { database ?? Host.environment("SASLDB_PATH") ?? "/etc/sasldb2" }
+
+    /// The realm after defaults.
+    var defaultRealm: String { realm.flatMap { $0.isEmpty ? nil : $0 } ?? Host.defaultRealm }
+
+    func validate() throws {
+        if let group, groupID(group) == nil {
+            throw ValidationError("no such group: \(group)")
+        }
+        if groupWritable && group == nil {
+            throw ValidationError("--group-writable needs --group")
+        }
+        guard lockTimeout >= 0 else { throw ValidationError("--lock-timeout cannot be negative") }
+    }
+
+    /// A backend for the file.
+    func backend() -> FileBackend {
+        var options = FileBackendOptions()
+        options.newFileFormat = format
+        options.newFileGroup = group.flatMap(groupID)
+        options.newFileGroupWritable = groupWritable
+        options.lockTimeoutMilliseconds = lockTimeout * 1000
+        return FileBackend(path: path, options: options)
+    }
+
+    /// Parses a login name with the default realm.
+    func user(_ name: String) throws -> UserID {
+        try UserID(parsing: name, defaultRealm: defaultRealm)
+    }
+
+    private func groupID(_ name: String) -> gid_t? {
+        if let number = gid_t(name) { return number }
+        guard let entry = getgrnam(name) else { return nil }
+        return entry.pointee.gr_gid
+    }
+}
+
+extension DatabaseFormat: ExpressibleByArgument {
+    public init?(argument: String) {
+        switch argument.lowercased() {
+        case "gdbm": self = .gdbm
+        case "bdb", "berkeleydb", "berkeley-db", "db": self = .berkeleyDB
+        default: return nil
+        }
+    }
+
+    public static var allValueStrings: [String] { ["gdbm", "bdb"] }
+}

@@ -1,0 +1,72 @@
+import SASLDB
+
+/// The `sasldblistusers2` personality: one `authid@realm: property` line per record, in the file's order.
+///
+/// Unlike Cyrus, a record whose key is malformed is reported (exit 1) instead of making the listing loop forever.
+struct Sasldblistusers2 {
+    let program: String
+    let arguments: [String]
+
+    func run() -> Int32 {
+        var path = "/etc/sasldb2"
+        if arguments.count == 1, !arguments[0].hasPrefix("-") {
+            path = arguments[0]
+        } else {
+            let parsed: GetOpt
+            do {
+                parsed = try GetOpt(arguments, spec: "vf:h?")
+            } catch {
+                Output.error("\(program): \(error.message)\n")
+                return usage(unrecognized: true)
+            }
+            for option in parsed.options {
+                switch option.letter {
+                case "v":
+                    Output.error(CyrusBanner.attribution + CyrusBanner.versions)
+                    return 0
+                case "f": path = option.argument ?? path
+                default: return usage(unrecognized: false)
+                }
+            }
+            guard parsed.operands.isEmpty else { return usage(unrecognized: false) }
+        }
+        let records: [Record]
+        do {
+            records = try FileBackend(path: path).records()
+        } catch let error as SASLDBError {
+            // Cyrus exits 0 here; scripts rely on the message, so it is kept, with the reason beside it.
+            if case .malformedKey = error {
+                Output.error("\(program): \(error)\n")
+                return 1
+            }
+            Output.error("\(program): \(error)\nlistusers failed\n")
+            return 0
+        } catch {
+            Output.error("listusers failed\n")
+            return 0
+        }
+        var out = OutputBuffer()
+        for record in records {
+            out.append(bytes: record.key.authid)
+            out.append("@")
+            out.append(bytes: record.key.realm)
+            out.append(": ")
+            out.append(bytes: record.key.property)
+            out.append("\n")
+        }
+        out.flush()
+        return 0
+    }
+
+    private func usage(unrecognized: Bool) -> Int32 {
+        Output.error(
+            CyrusBanner.attribution + """
+                \(program): usage: \(program) [-v] [[-f] sasldb]
+                \t-f sasldb\tuse given file as sasldb
+                \t-v\tprint version numbers and exit
+
+                """ + (unrecognized ? "Unrecognized command line option\n" : "")
+        )
+        return 1
+    }
+}

@@ -1,0 +1,27 @@
+import ArgumentParser
+import SASLDB
+
+/// Runs `body`, turning a store error into a message on standard error and a sysexits(3) exit code.
+func reportingErrors<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as SASLDBError {
+        Output.error("sasldb: \(error)\n")
+        throw ExitCode(error.exitCode)
+    }
+}
+
+extension SASLDBError {
+    /// The sysexits(3) code for this error, documented in sasldb(8).
+    var exitCode: Int32 {
+        switch self {
+        case .fileNotFound: return 66  // EX_NOINPUT
+        case .notADatabase, .corrupt, .malformedKey, .invalidInput, .invalidName, .invalidPassword, .invalidValue:
+            return 65  // EX_DATAERR
+        case .permissionDenied: return 77  // EX_NOPERM
+        case .insecureFile: return 78  // EX_CONFIG
+        case .busy: return 75  // EX_TEMPFAIL
+        case .io, .backend: return 74  // EX_IOERR
+        }
+    }
+}
