@@ -39,6 +39,10 @@ let package = Package(
             name: "SASLDBTests",
             dependencies: ["SASLDB"]
         ),
+        .testTarget(
+            name: "InteropTests",
+            dependencies: ["SASLDB"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

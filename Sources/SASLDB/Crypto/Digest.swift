@@ -5,11 +5,17 @@ import CCrypto
 /// Every operation here is a one-shot call. A failure of libcrypto on these inputs can only mean a broken installation
 /// (for example a provider configuration that disables MD5), so it stops the process instead of returning a wrong value.
 package enum HashAlgorithm: Sendable, CaseIterable, CustomStringConvertible {
+    /// MD5, for CRAM-MD5, DIGEST-MD5 and the legacy PLAIN secret only.
     case md5
+    /// SHA-1, for SCRAM-SHA-1.
     case sha1
+    /// SHA-224.
     case sha224
+    /// SHA-256, for SCRAM-SHA-256.
     case sha256
+    /// SHA-384.
     case sha384
+    /// SHA-512.
     case sha512
 
     /// The length of a digest (and of an HMAC) in bytes.

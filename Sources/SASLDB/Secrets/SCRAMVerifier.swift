@@ -19,6 +19,7 @@ public enum SCRAMHash: Sendable, CaseIterable, CustomStringConvertible {
         self = hash
     }
 
+    /// The mechanism name.
     public var description: String { mechanismName }
 
     /// The underlying hash function.
@@ -197,7 +198,8 @@ public struct SCRAMVerifier: Sendable, CustomStringConvertible {
     /// comparing both keys in constant time.
     public func verify(password: some Collection<UInt8>) -> Bool {
         let salted = hash.saltedPassword(password: password, salt: salt, iterations: iterations)
-        let computed = hash.storedKey(clientKey: hash.clientKey(saltedPassword: salted)) + hash.serverKey(saltedPassword: salted)
+        let computed =
+            hash.storedKey(clientKey: hash.clientKey(saltedPassword: salted)) + hash.serverKey(saltedPassword: salted)
         return constantTimeEqual(storedKey + serverKey, computed)
     }
 

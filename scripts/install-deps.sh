@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the build, the tests and the benchmarks need, only those that are missing.
+set -euo pipefail
+
+packages=(
+  libgdbm-dev libdb5.3-dev libssl-dev   # the system libraries we link
+  sasl2-bin libsasl2-modules            # Cyrus's own tools and mechanisms: the peers of the interop tests
+  gdbmtool db5.3-util                   # raw views of GDBM and Berkeley DB files
+  python3 hyperfine                     # interop harness, benchmarks
+)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
