@@ -77,9 +77,10 @@ public final class FileBackend: CredentialBackend {
 
     // MARK: Reading
 
-    /// Opens the file for one read, retrying briefly while a GDBM writer holds it; `nil` for an empty file.
+    /// Opens the file for one read, retrying briefly while a GDBM writer holds it; `nil` for a missing or empty file
+    /// (a missing file holds no user, as Cyrus's Berkeley DB backend answers).
     private func withReader<T>(_ body: (any DatabaseFile) throws -> T) throws -> T? {
-        guard let format = try detectedFormat() else { return nil }
+        guard try FileSafety.inspect(path) != nil, let format = try detectedFormat() else { return nil }
         let started = MonotonicClock.milliseconds()
         var pause = 200
         while true {
