@@ -68,11 +68,15 @@ alice\0Example.COM\0userPassword):
 SCRAM notes:
     * SCRAM-SHA-1 and SCRAM-SHA-256 work from `userPassword` alone (no
       authPassword needed): the server derives a per-process salt.
+    * When userPassword exists, SCRAM uses it and ignores authPassword (a
+      file with authPassword for "secret" and userPassword "pwB": SCRAM-SHA-1
+      and -256 accept only "pwB"). So to prove an authPassword value, test a
+      file WITHOUT userPassword.
     * saslpasswd2 with `scram_secret_generate: yes` writes authPassword
-      `SCRAM-SHA-1$...`. With userPassword also present, both SCRAM mechs are
-      accepted. With authPassword only (`saslpasswd2 -n`), SCRAM-SHA-1 is
-      accepted, SCRAM-SHA-256 is REJECTED with "no memory available", and
-      PLAIN/CRAM-MD5 give "user not found".
+      `SCRAM-SHA-1$...`. With authPassword only (`saslpasswd2 -n`),
+      SCRAM-SHA-1 accepts the right password and rejects a wrong one
+      ("authentication failure"), SCRAM-SHA-256 is REJECTED with "no memory
+      available", and PLAIN/CRAM-MD5 give "user not found".
     * A non-DB file given as --db gives REJECTED "generic failure".
 
 Every wait is bounded: each select() uses the time left of the overall
@@ -102,12 +106,7 @@ EXIT_ERROR = 2
 # rather than "the library looked at the credentials and said no".
 HARNESS_REASONS = (
     "no mechanism available",
-    "Decoding data from base64",
 )
-
-
-class HarnessError(Exception):
-    pass
 
 
 class Outcome(Exception):
@@ -342,19 +341,11 @@ class Exchange:
         tty_seen = b""
         prompts_answered = 0
         reason = None
-        server_eof = False
 
-        while True:
-            if server_eof and self.server.poll() is not None:
-                break
-            if not fds:
-                break
+        # run until the server has closed both stdout and stderr (it exited),
+        # unless its stdout says it accepted first
+        while "server.out" in fds.values() or "server.err" in fds.values():
             ready, _, _ = select.select(list(fds), [], [], min(self.remaining(), 0.5))
-            if not ready:
-                # server may have exited with its pipes still held by nobody
-                if self.server.poll() is not None and server_eof:
-                    break
-                continue
             for fd in ready:
                 name = fds.get(fd)
                 if name is None:
@@ -367,8 +358,6 @@ class Exchange:
                     data = b""
                 if not data:
                     del fds[fd]
-                    if name == "server.out":
-                        server_eof = True
                     if name == "client.out":
                         # client gone: let the server see EOF
                         try:

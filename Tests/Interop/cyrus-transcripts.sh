@@ -187,20 +187,26 @@ case_ list-after-empty  -             "${LIST[@]}"
 # (mismatched passwords: only on a tty, where saslpasswd2 asks twice; not here)
 
 # --- usage errors --------------------------------------------------------------
-case_ sp-bad-flag       -             sp -x -f "$DB" alice
-case_ ls-bad-flag       -             ls -x
-case_ sp-c-and-d        -             sp -c -d -f "$DB" alice
-case_ sp-no-operand     -             sp -f "$DB"
+# These carry -f "$UNUSED" (Cyrus prints the same with or without it) so that
+# a faulty implementation under test cannot fall back to /etc/sasldb2; the
+# file must not exist afterwards (checked by the unused-file-absent case).
+UNUSED="$TMP/unused.db"
+case_ sp-bad-flag       -             sp -x -f "$UNUSED" alice
+case_ ls-bad-flag       -             ls -x -f "$UNUSED"
+case_ sp-c-and-d        -             sp -c -d -f "$UNUSED" alice
+case_ sp-no-operand     -             sp -f "$UNUSED"
 case_ sp-no-args        -             sp
-case_ sp-two-operands   'pw\n'        sp -p -f "$DB" alice bob
-case_ sp-h              -             sp -h
-case_ ls-h              -             ls -h
-case_ sp-question       -             sp '-?'
-case_ sp-v              -             sp -v
-case_ ls-v              -             ls -v
+case_ sp-two-operands   'pw\n'        sp -p -f "$UNUSED" alice bob
+case_ sp-h              -             sp -h -f "$UNUSED"
+case_ ls-h              -             ls -h -f "$UNUSED"
+case_ sp-question       -             sp '-?' -f "$UNUSED"
+case_ sp-v              -             sp -v -f "$UNUSED"
+case_ ls-v              -             ls -v -f "$UNUSED"
 case_ sp-missing-f-arg  -             sp -f
 case_ ls-missing-f-arg  -             ls -f
-case_ sp-appname-slash  'pw\n'        sp -p -a a/b -f "$DB" alice
+case_ sp-appname-slash  'pw\n'        sp -p -a a/b -f "$UNUSED" alice
+
+note_ unused-file-absent  test ! -e "$UNUSED"
 
 # --- bad files -----------------------------------------------------------------
 case_ sp-missing-dir    'newpw\n'     sp -c -p -f "$TMP/nonexistent/x.db" zed

@@ -234,7 +234,7 @@ private func identifyLMDB(_ bytes: [UInt8]) -> DatabaseFileSignature? {
     for offset in [16, 12] {
         guard let value = loadNative(bytes, at: offset) else { continue }
         if value == lmdbMagic || value.byteSwapped == lmdbMagic {
-            let what = "an LMDB database (Cyrus's lmdb backend, which this tool does not handle)"
+            let what = "an LMDB database, which is Cyrus's lmdb backend and not handled here"
             return DatabaseFileSignature(format: .foreign(what), summary: "LMDB database")
         }
     }
@@ -246,9 +246,9 @@ private let prefixSignatures: [(prefix: [UInt8], what: String)] = [
     (Array("SQLite format 3\u{0}".utf8), "an SQLite 3 database"),
     (Array("TDB file\n".utf8), "a Samba TDB database"),
     (Array("ToKyO CaBiNeT".utf8), "a Tokyo Cabinet database"),
-    (Array("GDBM".utf8) + [0, 0, 0], "the .dir file of an NDBM database made by gdbm; its data is in the .pag file"),
-    (Array("# GDBM dump file".utf8), "a gdbm text dump (load it with gdbm_load, or import it)"),
-    (Array("VERSION=".utf8), "a Berkeley DB text dump (load it with db5.3_load, or import it)"),
+    (Array("GDBM".utf8) + [0, 0, 0], "the .dir half of an NDBM database made by gdbm, whose data is in the .pag file"),
+    (Array("# GDBM dump file".utf8), "a gdbm text dump, which gdbm_load turns back into a database"),
+    (Array("VERSION=".utf8), "a Berkeley DB text dump, which db5.3_load turns back into a database"),
     ([0x1f, 0x8b], "gzip-compressed data"),
     (Array("BZh".utf8), "bzip2-compressed data"),
     ([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], "xz-compressed data"),

@@ -230,23 +230,25 @@ private func takeDatum(_ value: datum) -> [UInt8]? {
 }
 
 /// Turns a gdbm error code (and the system errno that came with it, or 0) into the error an administrator can act on.
+///
+/// gdbm reports a short file of another kind ("Unexpected end of file") the same way as a damaged gdbm file, so the
+/// file's first bytes decide between `notADatabase` and `corrupt`.
 private func translateGDBMError(code: gdbm_error, systemError: Int32, path: String, operation: String) -> SASLDBError {
     switch Int(code) {
     case GDBM_CANT_BE_READER, GDBM_CANT_BE_WRITER:
         // gdbm 1.23 does not wait for the lock; the caller may retry for a short while.
         return .busy(path: path, waitedMilliseconds: 0)
-    case GDBM_BAD_MAGIC_NUMBER:
-        return .notADatabase(path: path, looksLike: describeForeignFile(path: path, fallback: "not a gdbm file"))
-    case GDBM_EMPTY_DATABASE:
-        return .notADatabase(path: path, looksLike: DetectedFormat.empty.description)
-    case GDBM_BYTE_SWAPPED:
-        return .notADatabase(path: path, looksLike: "a GDBM file of another byte order")
-    case GDBM_BAD_FILE_OFFSET:
-        return .notADatabase(path: path, looksLike: "a GDBM file made on a system with a different file offset size")
+    case GDBM_BAD_MAGIC_NUMBER, GDBM_EMPTY_DATABASE, GDBM_BYTE_SWAPPED, GDBM_BAD_FILE_OFFSET:
+        return .notADatabase(path: path, looksLike: describeForeignFile(path: path, fallback: gdbmMessage(code)))
     case GDBM_FILE_EOF, GDBM_BLOCK_SIZE_ERROR, GDBM_BAD_HEADER, GDBM_BAD_AVAIL, GDBM_BAD_HASH_TABLE,
         GDBM_BAD_DIR_ENTRY, GDBM_BAD_BUCKET, GDBM_DIR_OVERFLOW, GDBM_BUCKET_CACHE_CORRUPTED, GDBM_BAD_HASH_ENTRY,
         GDBM_NEED_RECOVERY:
-        return .corrupt(path: path, detail: gdbmMessage(code))
+        switch try? detectDatabaseFormat(path: path) {
+        case .foreign(let looksLike)?:
+            return .notADatabase(path: path, looksLike: looksLike)
+        default:
+            return .corrupt(path: path, detail: gdbmMessage(code))
+        }
     default:
         break
     }

@@ -166,7 +166,21 @@ public final class FileBackend: CredentialBackend {
         return try temporary.link(to: path)
     }
 
+    /// Applies `batch` to the private copy; errors name the real file, not the copy.
     private func applyToCopy(_ batch: WriteBatch, format: DatabaseFormat, temporaryPath: String, create: Bool) throws {
+        do {
+            try applyToCopyNamingIt(batch, format: format, temporaryPath: temporaryPath, create: create)
+        } catch let error as SASLDBError {
+            throw error.replacingPath(temporaryPath, with: path)
+        }
+    }
+
+    private func applyToCopyNamingIt(
+        _ batch: WriteBatch,
+        format: DatabaseFormat,
+        temporaryPath: String,
+        create: Bool
+    ) throws {
         let file = try openDatabaseFile(
             format: format,
             path: temporaryPath,

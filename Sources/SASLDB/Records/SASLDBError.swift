@@ -63,4 +63,22 @@ public enum SASLDBError: Error, Equatable, Sendable, CustomStringConvertible {
             return "line \(line): \(reason)"
         }
     }
+
+    /// The same error naming `path` where it named `temporary` (a private copy the caller never saw).
+    func replacingPath(_ temporary: String, with path: String) -> SASLDBError {
+        func swap(_ value: String) -> String { value == temporary ? path : value }
+        switch self {
+        case .fileNotFound(let value): return .fileNotFound(path: swap(value))
+        case .notADatabase(let value, let looksLike): return .notADatabase(path: swap(value), looksLike: looksLike)
+        case .corrupt(let value, let detail): return .corrupt(path: swap(value), detail: detail)
+        case .malformedKey(let value, let length): return .malformedKey(path: swap(value), keyLength: length)
+        case .permissionDenied(let value, let operation):
+            return .permissionDenied(path: swap(value), operation: operation)
+        case .insecureFile(let value, let reason, let fix): return .insecureFile(path: swap(value), reason: reason, fix: fix)
+        case .busy(let value, let waited): return .busy(path: swap(value), waitedMilliseconds: waited)
+        case .io(let value, let operation, let code): return .io(path: swap(value), operation: operation, errno: code)
+        case .backend(let value, let detail): return .backend(path: swap(value), detail: detail)
+        case .invalidName, .invalidPassword, .invalidValue, .invalidInput: return self
+        }
+    }
 }
