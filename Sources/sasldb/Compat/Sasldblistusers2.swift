@@ -34,12 +34,14 @@ struct Sasldblistusers2 {
         do {
             records = try FileBackend(path: path).records()
         } catch let error as SASLDBError {
-            // Cyrus exits 0 here; scripts rely on the message, so it is kept, with the reason beside it.
+            // Cyrus loops forever on a malformed key; we say so and fail instead.
             if case .malformedKey = error {
                 Output.error("\(program): \(error)\n")
                 return 1
             }
-            Output.error("\(program): \(error)\nlistusers failed\n")
+            // Cyrus exits 0 after "listusers failed"; scripts rely on both, so both are kept.
+            CyrusBanner.printLibraryMessage(for: error)
+            Output.error("listusers failed\n")
             return 0
         } catch {
             Output.error("listusers failed\n")

@@ -52,7 +52,10 @@ struct Saslpasswd2 {
             }
         }
         guard parsed.operands.count == 1, !(create && disable) else { return usage() }
-        guard !appName.contains("/") else { return fail("appname must not contain /", code: Code.generic) }
+        guard !appName.contains("/") else {
+            Output.error("appname must not contain /\n")
+            return Code.generic
+        }
         let config: CyrusConfig
         do {
             config = try CyrusConfig.load(appName: appName)
@@ -149,16 +152,16 @@ struct Saslpasswd2 {
         return password
     }
 
-    /// Runs a store operation, printing Cyrus's message for a failure and ours below it.
+    /// Runs a store operation, printing exactly what Cyrus prints for a failure (scripts match on it; `sasldb add`
+    /// gives the detailed reason).
     private func perform(_ body: () throws -> Void) -> Int32 {
         do {
             try body()
             return 0
         } catch let error as SASLDBError {
             if case .invalidPassword = error { return fail("invalid parameter supplied", code: Code.badParameter) }
-            Output.error("\(program): generic failure\n")
-            Output.error("\(program): \(error)\n")
-            return Code.generic
+            CyrusBanner.printLibraryMessage(for: error)
+            return fail("generic failure", code: Code.generic)
         } catch {
             return fail("generic failure", code: Code.generic)
         }
