@@ -10,7 +10,10 @@ final class BadInputTests: XCTestCase {
     override func setUpWithError() throws {
         directory = try TestSupport.temporaryDirectory(for: self)
         database = directory.appendingPathComponent("sasldb2")
-        let made = try TestSupport.sasldb(["add", "-f", database.path, "--stdin", "alice@example.org"], input: "secret\n")
+        let made = try TestSupport.sasldb(
+            ["add", "-f", database.path, "--stdin", "alice@example.org"],
+            input: "secret\n"
+        )
         XCTAssertEqual(made.status, 0, made.stderrText)
         original = try Data(contentsOf: database)
     }
@@ -31,7 +34,12 @@ final class BadInputTests: XCTestCase {
     }
 
     func testEmptyNameIsRefused() throws {
-        try assertRefused(["add", "-f", database.path, "--stdin", ""], input: "pw\n", status: 65, message: "the name is empty")
+        try assertRefused(
+            ["add", "-f", database.path, "--stdin", ""],
+            input: "pw\n",
+            status: 65,
+            message: "the name is empty"
+        )
         try assertRefused(
             ["add", "-f", database.path, "--stdin", "@example.org"],
             input: "pw\n",
@@ -53,7 +61,11 @@ final class BadInputTests: XCTestCase {
     func testImportWithABadLineWritesNothingOfTheBatch() throws {
         let input = directory.appendingPathComponent("users.txt")
         try Data("bob@example.org:pw1\ncarol@example.org:pw2\nno colon here\n".utf8).write(to: input)
-        try assertRefused(["import", "-f", database.path, input.path], status: 65, message: "line 3: expected user@realm:password")
+        try assertRefused(
+            ["import", "-f", database.path, input.path],
+            status: 65,
+            message: "line 3: expected user@realm:password"
+        )
     }
 
     func testPasswordOverTheLimitIsRefused() throws {

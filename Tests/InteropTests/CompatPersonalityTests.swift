@@ -14,11 +14,11 @@ final class CompatPersonalityTests: XCTestCase {
         "create-file-mode.out": "600\n",
         // -n stores the verifiers instead of nothing at all.
         "list-n-flag.out": """
-            ida@@HOST@: authPassword
-            ida@@HOST@: cmusaslsecretDIGEST-MD5
-            ida@@HOST@: cmusaslsecretCRAM-MD5
+        ida@@HOST@: authPassword
+        ida@@HOST@: cmusaslsecretDIGEST-MD5
+        ida@@HOST@: cmusaslsecretCRAM-MD5
 
-            """,
+        """,
     ]
 
     func testScriptedInvocationsMatchDebianSaslpasswd2AndSasldblistusers2() throws {
@@ -56,7 +56,11 @@ final class CompatPersonalityTests: XCTestCase {
         try TestSupport.require("saslpasswd2", "python3")
         let script = scripts.appendingPathComponent("cyrus-tty.py").path
         let cyrus = try TestSupport.run("python3", [script], timeout: 60)
-        let ours = try TestSupport.run("python3", [script, "--command", "\(TestSupport.sasldb) saslpasswd2"], timeout: 60)
+        let ours = try TestSupport.run(
+            "python3",
+            [script, "--command", "\(TestSupport.sasldb) saslpasswd2"],
+            timeout: 60
+        )
         XCTAssertEqual(cyrus.status, 0, cyrus.stderrText)
         XCTAssertEqual(ours.status, 0, ours.stderrText)
         XCTAssertTrue(cyrus.stdoutText.contains("passwords don't match; aborting"), cyrus.stdoutText)
@@ -78,7 +82,10 @@ final class CompatPersonalityTests: XCTestCase {
         )
         XCTAssertEqual(set.status, 0, set.stderrText)
         XCTAssertEqual(set.stdoutText + set.stderrText, "")
-        let verify = try TestSupport.sasldb(["verify", "-f", database, "--stdin", "alice@example.org"], input: "new password\n")
+        let verify = try TestSupport.sasldb(
+            ["verify", "-f", database, "--stdin", "alice@example.org"],
+            input: "new password\n"
+        )
         XCTAssertEqual(verify.stdoutText, "OK\n")
     }
 }

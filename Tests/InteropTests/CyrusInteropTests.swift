@@ -7,7 +7,13 @@ final class CyrusInteropTests: XCTestCase {
     private var database: String { directory.appendingPathComponent("sasldb2").path }
 
     override func setUpWithError() throws {
-        try TestSupport.require("saslpasswd2", "sasldblistusers2", "sasl-sample-server", "sasl-sample-client", "python3")
+        try TestSupport.require(
+            "saslpasswd2",
+            "sasldblistusers2",
+            "sasl-sample-server",
+            "sasl-sample-client",
+            "python3"
+        )
         directory = try TestSupport.temporaryDirectory(for: self)
     }
 
@@ -20,7 +26,10 @@ final class CyrusInteropTests: XCTestCase {
     private func cyrusAccepts(_ mechanism: String, _ user: String, _ realm: String, _ password: String) throws -> Bool {
         let result = try TestSupport.run(
             "python3",
-            [harness, "--db", database, "--mech", mechanism, "--user", user, "--realm", realm, "--password=\(password)"],
+            [
+                harness, "--db", database, "--mech", mechanism, "--user", user, "--realm", realm,
+                "--password=\(password)",
+            ],
             timeout: 40
         )
         XCTAssertNotEqual(result.status, 2, "harness error: \(result.stdoutText)\(result.stderrText)")
@@ -75,7 +84,10 @@ final class CyrusInteropTests: XCTestCase {
         for mechanism in ["CRAM-MD5", "DIGEST-MD5", "SCRAM-SHA-256"] {
             XCTAssertTrue(try cyrusAccepts(mechanism, "carol", "EXAMPLE.ORG", "€uro-Ключ"), mechanism)
         }
-        XCTAssertFalse(try cyrusAccepts("PLAIN", "carol", "EXAMPLE.ORG", "€uro-Ключ"), "PLAIN needs the plaintext in Cyrus")
+        XCTAssertFalse(
+            try cyrusAccepts("PLAIN", "carol", "EXAMPLE.ORG", "€uro-Ключ"),
+            "PLAIN needs the plaintext in Cyrus"
+        )
     }
 
     func testFilesWrittenByDebianSaslpasswd2AreReadVerifiedAndUpdated() throws {
@@ -86,7 +98,10 @@ final class CyrusInteropTests: XCTestCase {
             environment: ["SASL_CONF_PATH": directory.path]
         )
         XCTAssertEqual(made.status, 0, made.stderrText)
-        let verified = try TestSupport.sasldb(["verify", "-f", database, "--stdin", "alice@Example.COM"], input: "from-cyrus\n")
+        let verified = try TestSupport.sasldb(
+            ["verify", "-f", database, "--stdin", "alice@Example.COM"],
+            input: "from-cyrus\n"
+        )
         XCTAssertEqual(verified.stdoutText, "OK\n")
         let listed = try TestSupport.sasldb(["list", "-f", database, "--json"])
         XCTAssertTrue(listed.stdoutText.contains("\"user\": \"alice@Example.COM\""), listed.stdoutText)
@@ -112,7 +127,10 @@ final class CyrusInteropTests: XCTestCase {
             environment: ["SASL_CONF_PATH": directory.path]
         )
         XCTAssertEqual(updated.status, 0, updated.stderrText)
-        let verified = try TestSupport.sasldb(["verify", "-f", database, "--stdin", "alice@Example.COM"], input: "theirs\n")
+        let verified = try TestSupport.sasldb(
+            ["verify", "-f", database, "--stdin", "alice@Example.COM"],
+            input: "theirs\n"
+        )
         XCTAssertEqual(verified.stdoutText, "OK\n")
     }
 
@@ -160,7 +178,10 @@ final class CyrusInteropTests: XCTestCase {
             input: cyrusDump.stdout
         )
         XCTAssertEqual(result.status, 0, result.stderrText)
-        let verified = try TestSupport.sasldb(["verify", "-f", imported, "--stdin", "alice@Example.COM"], input: "secret\n")
+        let verified = try TestSupport.sasldb(
+            ["verify", "-f", imported, "--stdin", "alice@Example.COM"],
+            input: "secret\n"
+        )
         XCTAssertEqual(verified.stdoutText, "OK\n")
     }
 }

@@ -106,7 +106,11 @@ enum TestSupport {
 
     /// Runs our `sasldb` with `arguments`.
     @discardableResult
-    static func sasldb(_ arguments: [String], input: String? = nil, environment: [String: String] = [:]) throws
+    static func sasldb(
+        _ arguments: [String],
+        input: String? = nil,
+        environment: [String: String] = [:]
+    ) throws
         -> CommandResult
     {
         try run(sasldb, arguments, input: input.map { Data($0.utf8) }, environment: environment)
@@ -118,7 +122,8 @@ enum TestSupport {
     private static func resolve(_ tool: String) -> String {
         if tool.hasPrefix("/") { return tool }
         let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin") + ":/usr/sbin:/sbin"
-        for directory in path.split(separator: ":") where FileManager.default.isExecutableFile(atPath: "\(directory)/\(tool)") {
+        for directory in path.split(separator: ":")
+        where FileManager.default.isExecutableFile(atPath: "\(directory)/\(tool)") {
             return "\(directory)/\(tool)"
         }
         return tool

@@ -5,7 +5,10 @@ import XCTest
 final class CredentialStoreTests: XCTestCase {
     private let alice = UserID(authid: Array("alice".utf8), realm: Array("Example.COM".utf8))
 
-    private func store(_ policy: SecretPolicy = .cyrusDefault, backend: MemoryBackend = MemoryBackend())
+    private func store(
+        _ policy: SecretPolicy = .cyrusDefault,
+        backend: MemoryBackend = MemoryBackend()
+    )
         -> CredentialStore
     {
         CredentialStore(backend: backend, policy: policy)
@@ -63,7 +66,8 @@ final class CredentialStoreTests: XCTestCase {
             (.authPassword, try SCRAMVerifier(hash: .sha1, password: password, iterations: 64).bytes),
         ]
         for (property, value) in values {
-            let backend = MemoryBackend(records: [Record(key: RecordKey(user: alice, property: property), value: value)])
+            let backend = MemoryBackend(records: [Record(key: RecordKey(user: alice, property: property), value: value)]
+            )
             XCTAssertTrue(try store(backend: backend).verify(password: password, for: alice), "\(property)")
             XCTAssertFalse(try store(backend: backend).verify(password: Array("wrong".utf8), for: alice), "\(property)")
         }
@@ -121,7 +125,9 @@ final class CredentialStoreTests: XCTestCase {
     func testImportIsAllOrNothing() throws {
         let backend = MemoryBackend()
         let policy = SecretPolicy(plaintext: true, cramMD5: true, digestMD5: true)
-        let entries = (0..<1500).map { (user: UserID(authid: Array("u\($0)".utf8), realm: [0x72]), password: Array("p\($0)".utf8)) }
+        let entries = (0..<1500).map {
+            (user: UserID(authid: Array("u\($0)".utf8), realm: [0x72]), password: Array("p\($0)".utf8))
+        }
         try store(policy, backend: backend).importPasswords(entries)
         XCTAssertEqual(try backend.records().count, 4500)
         let bad = entries + [(user: alice, password: [])]

@@ -141,7 +141,9 @@ final class FileBackendTests: XCTestCase {
     func testMissingFileReadsAsNoUserButListingSaysItIsMissing() throws {
         let store = backend()
         XCTAssertEqual(try store.fetch(alice, properties: [.userPassword]), [:])
-        XCTAssertThrowsError(try store.records()) { XCTAssertEqual($0 as? SASLDBError, .fileNotFound(path: store.path)) }
+        XCTAssertThrowsError(try store.records()) {
+            XCTAssertEqual($0 as? SASLDBError, .fileNotFound(path: store.path))
+        }
     }
 
     func testTemporaryFileOfADeadWriterIsRemovedByTheNextWrite() throws {
@@ -167,7 +169,8 @@ final class FileBackendTests: XCTestCase {
         var lock = flock()
         lock.l_type = Int16(F_WRLCK)
         lock.l_whence = Int16(SEEK_SET)
-        XCTAssertEqual(fcntl(fd, 37 /* F_OFD_SETLK */, &lock), 0)
+        let ofdSetLock: Int32 = 37  // F_OFD_SETLK, hidden by Swift's Glibc module
+        XCTAssertEqual(fcntl(fd, ofdSetLock, &lock), 0)
         XCTAssertThrowsError(try setAlice(store, "other")) { error in
             guard case SASLDBError.busy = error else { return XCTFail("\(error)") }
             XCTAssertTrue("\(error)".contains("database busy"))

@@ -27,6 +27,7 @@ final class BerkeleyDBFile: DatabaseFile {
         static let bulkWrite = Tuning(cacheBytes: 64 << 20)
     }
 
+    /// The path the file was opened from, for error messages.
     let path: String
     /// The open handle; `nil` once `close()` has run, so a second close or a late call cannot touch freed memory.
     private var handle: UnsafeMutablePointer<DB>?
@@ -102,6 +103,7 @@ final class BerkeleyDBFile: DatabaseFile {
         return file
     }
 
+    /// The value under `key` (`DB->get`, flags 0); `nil` on `DB_NOTFOUND`, an error on anything else.
     func fetch(_ key: [UInt8]) throws -> [UInt8]? {
         let db = try openHandle()
         guard let get = db.pointee.get else { throw missingMethod("get") }
@@ -119,6 +121,7 @@ final class BerkeleyDBFile: DatabaseFile {
         return takeDBT(value)
     }
 
+    /// `DB->put` with flags 0, as Cyrus does, so a put overwrites.
     func store(_ key: [UInt8], _ value: [UInt8]) throws {
         let db = try openHandle()
         guard let put = db.pointee.put else { throw missingMethod("put") }
@@ -132,6 +135,7 @@ final class BerkeleyDBFile: DatabaseFile {
         }
     }
 
+    /// `DB->del` with flags 0; `false` on `DB_NOTFOUND` (Cyrus treats that as success too).
     @discardableResult
     func delete(_ key: [UInt8]) throws -> Bool {
         let db = try openHandle()
@@ -206,6 +210,7 @@ final class BerkeleyDBFile: DatabaseFile {
         }
     }
 
+    /// `DB->close`, which also writes dirty pages. It cannot report errors, so writers call `sync()` first.
     func close() {
         guard let db = handle else { return }
         handle = nil
@@ -251,6 +256,7 @@ final class BerkeleyDBFile: DatabaseFile {
 private final class BerkeleyMessageLog {
     private var lines: [String] = []
 
+    /// Records one message from libdb's error callback.
     func append(_ line: String) {
         // A damaged file can make libdb report page after page; the first few say what happened.
         if lines.count < 4 {
@@ -258,6 +264,7 @@ private final class BerkeleyMessageLog {
         }
     }
 
+    /// Forgets messages from earlier calls, so an error carries only its own.
     func reset() {
         lines.removeAll()
     }

@@ -26,6 +26,7 @@ final class GDBMFile: DatabaseFile {
         static let bulkWrite = Tuning(cacheBuckets: 4096, memoryMapped: false)
     }
 
+    /// The path the file was opened from, for error messages.
     let path: String
     /// The open gdbm handle; `nil` once `close()` has run, so a second close or a late call cannot touch freed memory.
     private var handle: OpaquePointer?
@@ -100,6 +101,7 @@ final class GDBMFile: DatabaseFile {
         return file
     }
 
+    /// The value under `key` (`gdbm_fetch`); `nil` on `GDBM_ITEM_NOT_FOUND`, an error on anything else.
     func fetch(_ key: [UInt8]) throws -> [UInt8]? {
         let handle = try openHandle()
         let result = try withDatum(key) { gdbm_fetch(handle, $0) }
@@ -112,6 +114,7 @@ final class GDBMFile: DatabaseFile {
         throw lastError(operation: "read")
     }
 
+    /// Stores with `GDBM_REPLACE`, as Cyrus does, so a put overwrites.
     func store(_ key: [UInt8], _ value: [UInt8]) throws {
         let handle = try openHandle()
         let status = try withDatum(key) { keyDatum in
@@ -124,6 +127,7 @@ final class GDBMFile: DatabaseFile {
         }
     }
 
+    /// Removes `key`; `false` when gdbm reports `GDBM_ITEM_NOT_FOUND` (Cyrus treats that as success too).
     @discardableResult
     func delete(_ key: [UInt8]) throws -> Bool {
         let handle = try openHandle()
@@ -165,6 +169,7 @@ final class GDBMFile: DatabaseFile {
         }
     }
 
+    /// `gdbm_sync`, which writes gdbm's cache and fsyncs the file.
     func sync() throws {
         let handle = try openHandle()
         if gdbm_sync(handle) != 0 {
@@ -172,6 +177,7 @@ final class GDBMFile: DatabaseFile {
         }
     }
 
+    /// `gdbm_close`, which also drops the lock. It cannot report errors, so writers call `sync()` first.
     func close() {
         guard let handle else { return }
         self.handle = nil

@@ -143,7 +143,8 @@ public final class FileBackend: CredentialBackend {
         try temporary.finish(owner: snapshot.st_uid, group: snapshot.st_gid, mode: snapshot.st_mode & 0o7777)
         // Berkeley DB writers of Cyrus take no lock: a change since the copy means redoing it rather than losing it.
         let now = try status(of: fd)
-        guard now.st_size == snapshot.st_size, sameTime(now.st_mtim, snapshot.st_mtim), sameTime(now.st_ctim, snapshot.st_ctim),
+        guard now.st_size == snapshot.st_size, sameTime(now.st_mtim, snapshot.st_mtim),
+            sameTime(now.st_ctim, snapshot.st_ctim),
             try isCurrent(fd)
         else { return false }
         try temporary.rename(to: path)

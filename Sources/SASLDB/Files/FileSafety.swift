@@ -31,7 +31,11 @@ enum FileSafety {
             )
         }
         guard kind == S_IFREG else {
-            throw SASLDBError.insecureFile(path: path, reason: "it is not a regular file", fix: "give the path of a file")
+            throw SASLDBError.insecureFile(
+                path: path,
+                reason: "it is not a regular file",
+                fix: "give the path of a file"
+            )
         }
         if status.st_mode & S_IWOTH != 0 {
             throw SASLDBError.insecureFile(

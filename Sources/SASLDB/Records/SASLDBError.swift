@@ -74,7 +74,8 @@ public enum SASLDBError: Error, Equatable, Sendable, CustomStringConvertible {
         case .malformedKey(let value, let length): return .malformedKey(path: swap(value), keyLength: length)
         case .permissionDenied(let value, let operation):
             return .permissionDenied(path: swap(value), operation: operation)
-        case .insecureFile(let value, let reason, let fix): return .insecureFile(path: swap(value), reason: reason, fix: fix)
+        case .insecureFile(let value, let reason, let fix):
+            return .insecureFile(path: swap(value), reason: reason, fix: fix)
         case .busy(let value, let waited): return .busy(path: swap(value), waitedMilliseconds: waited)
         case .io(let value, let operation, let code): return .io(path: swap(value), operation: operation, errno: code)
         case .backend(let value, let detail): return .backend(path: swap(value), detail: detail)

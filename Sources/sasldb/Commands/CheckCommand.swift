@@ -63,7 +63,9 @@ struct CheckCommand: ParsableCommand {
 
     private func auditRecords(_ records: [Record], into report: inout CheckReport) {
         var byUser: [UserID: [Property: [UInt8]]] = [:]
-        for record in records { byUser[record.key.user, default: [:]][Property(bytes: record.key.property)] = record.value }
+        for record in records {
+            byUser[record.key.user, default: [:]][Property(bytes: record.key.property)] = record.value
+        }
         let disabledPrefix = Array(CredentialStore.disabledPrefix.utf8)
         for (user, properties) in byUser.sorted(by: { $0.key < $1.key }) {
             let parsed = UserSecrets(user: user, values: properties)
@@ -76,7 +78,9 @@ struct CheckCommand: ParsableCommand {
                 }
             }
             if noPlaintext, parsed.plaintext != nil {
-                report.problem("\(user): a plaintext userPassword is stored (set the password again with --no-plaintext)")
+                report.problem(
+                    "\(user): a plaintext userPassword is stored (set the password again with --no-plaintext)"
+                )
             }
             auditVerifiers(user, properties, parsed, into: &report)
             for property in properties.keys.sorted()
@@ -107,7 +111,10 @@ struct CheckCommand: ParsableCommand {
         var stale: [String] = []
         if let cram = parsed.cramMD5, !cram.matches(password: plaintext) { stale.append("cmusaslsecretCRAM-MD5") }
         if let digest = parsed.digestMD5,
-            !constantTimeEqual(DigestMD5Secret.hash(authid: user.authid, realm: user.realm, password: plaintext), digest)
+            !constantTimeEqual(
+                DigestMD5Secret.hash(authid: user.authid, realm: user.realm, password: plaintext),
+                digest
+            )
         {
             stale.append("cmusaslsecretDIGEST-MD5")
         }

@@ -47,7 +47,9 @@ struct ConvertCommand: ParsableCommand {
                 options.newFileGroup = status.st_gid
                 options.newFileGroupWritable = status.st_mode & 0o020 != 0
             }
-            try FileBackend(path: destination, options: options).apply(WriteBatch(records.map { .put($0.key, $0.value) }))
+            try FileBackend(path: destination, options: options).apply(
+                WriteBatch(records.map { .put($0.key, $0.value) })
+            )
             Output.error("sasldb: wrote \(records.count) records to \(destination) (\(to))\n")
         }
     }

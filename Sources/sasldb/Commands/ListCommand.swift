@@ -41,7 +41,9 @@ struct ListCommand: ParsableCommand {
             out.append("{\"user\": \(jsonString(entry.user.description)), ")
             out.append("\"authid\": \(jsonString(String(decoding: entry.user.authid, as: UTF8.self))), ")
             out.append("\"realm\": \(jsonString(String(decoding: entry.user.realm, as: UTF8.self))), ")
-            out.append("\"properties\": [" + entry.properties.map { jsonString($0.description) }.joined(separator: ", "))
+            out.append(
+                "\"properties\": [" + entry.properties.map { jsonString($0.description) }.joined(separator: ", ")
+            )
             out.append("], \"disabled\": \(entry.isDisabled)}")
         }
         out.append(entries.isEmpty ? "]\n" : "\n]\n")

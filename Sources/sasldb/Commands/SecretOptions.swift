@@ -48,7 +48,9 @@ struct SecretOptions: ParsableArguments {
                     }
                     policy.scram = name == "scram-sha-1" ? .sha1 : .sha256
                 default:
-                    throw ValidationError("unknown secret '\(name)' (use plain, cram-md5, digest-md5, scram-sha-1, scram-sha-256)")
+                    throw ValidationError(
+                        "unknown secret '\(name)' (use plain, cram-md5, digest-md5, scram-sha-1, scram-sha-256)"
+                    )
                 }
             }
         }

@@ -37,7 +37,9 @@ struct CyrusConfig {
         for rawLine in text.split(separator: UInt8(ascii: "\n")) {
             let line = String(decoding: rawLine, as: UTF8.self)
             let trimmed = line.drop(while: { $0 == " " || $0 == "\t" })
-            if trimmed.isEmpty || trimmed.hasPrefix("#") || trimmed.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) {
+            if trimmed.isEmpty || trimmed.hasPrefix("#")
+                || trimmed.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" })
+            {
                 continue
             }
             guard let colon = trimmed.firstIndex(of: ":") else { throw ParseError() }

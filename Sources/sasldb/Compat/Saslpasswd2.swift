@@ -145,8 +145,10 @@ struct Saslpasswd2 {
             return nil
         }
         if password.isEmpty || password.count > limit {
-            _ = fail(password.isEmpty ? "invalid parameter supplied" : "password longer than \(limit) bytes refused",
-                code: Code.badParameter)
+            _ = fail(
+                password.isEmpty ? "invalid parameter supplied" : "password longer than \(limit) bytes refused",
+                code: Code.badParameter
+            )
             return nil
         }
         return password
