@@ -5,6 +5,7 @@ let package = Package(
     name: "sasldb",
     products: [
         .library(name: "SASLDB", targets: ["SASLDB"]),
+        .library(name: "SASLMechanisms", targets: ["SASLMechanisms"]),
         .executable(name: "sasldb", targets: ["sasldb"]),
     ],
     dependencies: [
@@ -23,21 +24,34 @@ let package = Package(
             name: "CCrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        .systemLibrary(
+            name: "CIDN",
+            providers: [.apt(["libidn-dev"])]
+        ),
         .target(name: "CSystemShims"),
         .target(
             name: "SASLDB",
             dependencies: ["CGDBM", "CBerkeleyDB", "CCrypto", "CSystemShims"]
         ),
+        .target(
+            name: "SASLMechanisms",
+            dependencies: ["SASLDB", "CIDN"]
+        ),
         .executableTarget(
             name: "sasldb",
             dependencies: [
                 "SASLDB",
+                "SASLMechanisms",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "SASLDBTests",
             dependencies: ["SASLDB"]
+        ),
+        .testTarget(
+            name: "SASLMechanismsTests",
+            dependencies: ["SASLMechanisms", "SASLDB"]
         ),
         .testTarget(
             name: "InteropTests",

@@ -186,7 +186,8 @@ public final class FileBackend: CredentialBackend {
             format: format,
             path: temporaryPath,
             mode: create ? .create(permissions: 0o600) : .write,
-            lock: false
+            lock: false,
+            bulkWrite: batch.operations.count > 1000
         )
         var closed = false
         defer { if !closed { file.close() } }

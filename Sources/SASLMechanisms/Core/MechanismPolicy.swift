@@ -1,0 +1,28 @@
+/// Which mechanisms a server offers, and which of them it offers before TLS.
+public struct MechanismPolicy: Sendable, Equatable {
+    /// The enabled mechanisms, in the order they are advertised (strongest first).
+    public var enabled: [String]
+    /// Mechanisms allowed on a connection without TLS; empty by default, so nothing runs in the clear.
+    ///
+    /// The seed's Sendmail offered CRAM-MD5 and DIGEST-MD5 before STARTTLS: put those two here to do the same.
+    public var allowedWithoutTLS: Set<String>
+
+    /// Creates a policy.
+    public init(enabled: [String] = MechanismPolicy.all, allowedWithoutTLS: Set<String> = []) {
+        self.enabled = enabled
+        self.allowedWithoutTLS = allowedWithoutTLS
+    }
+
+    /// Every mechanism this library implements, strongest first.
+    public static let all = ["SCRAM-SHA-256", "SCRAM-SHA-1", "DIGEST-MD5", "CRAM-MD5", "PLAIN", "LOGIN"]
+
+    /// The mechanisms to advertise on a connection that is (or is not) protected by TLS.
+    public func offered(overTLS: Bool) -> [String] {
+        enabled.filter { overTLS || allowedWithoutTLS.contains($0) }
+    }
+
+    /// Whether `mechanism` (case-insensitive, as RFC 4422 names are) may run now.
+    public func permits(_ mechanism: String, overTLS: Bool) -> Bool {
+        offered(overTLS: overTLS).contains(mechanism.uppercased())
+    }
+}
