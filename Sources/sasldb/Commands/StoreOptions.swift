@@ -10,7 +10,7 @@ struct StoreOptions: ParsableArguments {
     @Option(
         name: [.customShort("f"), .long],
         help: ArgumentHelp(
-            "The sasldb file (default: $SASLDB_PATH, else /etc/sasldb2).",
+            "The sasldb file (default: $SASLDB_PATH, else sasldb_path of the site configuration, else /etc/sasldb2).",
             valueName: "path"
         )
     )
@@ -25,8 +25,13 @@ struct StoreOptions: ParsableArguments {
     )
     var realm: String?
 
-    @Option(help: ArgumentHelp("The format of a file this command creates: gdbm or bdb.", valueName: "format"))
-    var format: DatabaseFormat = .gdbm
+    @Option(
+        help: ArgumentHelp(
+            "The format of a file this command creates: gdbm or bdb (default: the site configuration's, else gdbm).",
+            valueName: "format"
+        )
+    )
+    var format: DatabaseFormat?
 
     @Option(
         help: ArgumentHelp(
@@ -43,10 +48,19 @@ struct StoreOptions: ParsableArguments {
     var lockTimeout: Int = 10
 
     /// The database path after defaults.
-    var path: String { database ?? Host.environment("SASLDB_PATH") ?? "/etc/sasldb2" }
+    var path: String {
+        database ?? Host.environment("SASLDB_PATH") ?? SiteConfig.current.values["sasldb_path"] ?? "/etc/sasldb2"
+    }
 
     /// The realm after defaults.
-    var defaultRealm: String { realm.flatMap { $0.isEmpty ? nil : $0 } ?? Host.defaultRealm }
+    var defaultRealm: String {
+        realm.flatMap { $0.isEmpty ? nil : $0 } ?? SiteConfig.current.values["default_realm"] ?? Host.defaultRealm
+    }
+
+    /// The format of new files after defaults.
+    var newFileFormat: DatabaseFormat {
+        format ?? SiteConfig.current.values["database_format"].flatMap(DatabaseFormat.init(argument:)) ?? .gdbm
+    }
 
     func validate() throws {
         if let group, groupID(group) == nil {
@@ -61,7 +75,7 @@ struct StoreOptions: ParsableArguments {
     /// A backend for the file.
     func backend() -> FileBackend {
         var options = FileBackendOptions()
-        options.newFileFormat = format
+        options.newFileFormat = newFileFormat
         options.newFileGroup = group.flatMap(groupID)
         options.newFileGroupWritable = groupWritable
         options.lockTimeoutMilliseconds = lockTimeout * 1000

@@ -94,8 +94,15 @@ struct Saslpasswd2 {
         return options
     }
 
-    /// Cyrus writes the plaintext unless `-n`, and a SCRAM verifier when `scram_secret_generate` is on.
+    /// Cyrus writes the plaintext unless `-n`, and a SCRAM verifier when `scram_secret_generate` is on; a site
+    /// configuration of sasldb (sasldb(8), FILES) decides over both, so "no plaintext" holds for every tool.
     private func policy(config: CyrusConfig, noPlaintext: Bool) -> SecretPolicy {
+        if let site = try? SiteConfig.current.policy() {
+            guard noPlaintext else { return site }
+            var verifiersOnly = site
+            verifiersOnly.plaintext = false
+            return (try? verifiersOnly.validate()) == nil ? .noPlaintext : verifiersOnly
+        }
         var policy = noPlaintext ? SecretPolicy.noPlaintext : SecretPolicy.cyrusDefault
         if config.isOn("scram_secret_generate") {
             let mechanisms = (config["mech_list"] ?? "").uppercased().split(separator: " ")
