@@ -71,9 +71,18 @@ public struct CredentialStore: Sendable {
     /// Removes every property of `user`; returns whether the user had any.
     @discardableResult
     public func deleteUser(_ user: UserID) throws -> Bool {
-        let existed = try exists(user)
+        guard try exists(user) || hasOtherProperties(user) else { return false }
         try backend.apply(WriteBatch([.deleteUser(user)]))
-        return existed
+        return true
+    }
+
+    /// Whether `user` has records besides secrets (a full scan: only for the rare delete of such a user).
+    private func hasOtherProperties(_ user: UserID) throws -> Bool {
+        do {
+            return try backend.records().contains { $0.key.user == user }
+        } catch SASLDBError.fileNotFound {
+            return false
+        }
     }
 
     /// Removes the secrets Cyrus's `saslpasswd2 -d` removes (plaintext, the three `cmusaslsecret` values and the
