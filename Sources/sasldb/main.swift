@@ -13,6 +13,7 @@ func personality(_ name: String, _ rest: [String]) -> Int32? {
     switch name {
     case "saslpasswd2": return Saslpasswd2(program: name, arguments: rest).run()
     case "sasldblistusers2": return Sasldblistusers2(program: name, arguments: rest).run()
+    case "sasl-sample-server": return SASLSampleServer(program: name, arguments: rest).run()
     default: return nil
     }
 }

@@ -48,6 +48,8 @@ public struct SASLServerContext: Sendable {
         guard let name = String(validating: requested, as: UTF8.self) else {
             throw .malformed(reason: "the authorization identity is not valid UTF-8")
         }
+        // `alice` asked by `alice@example.org` (or the reverse) names the same user once mapped, as in Cyrus.
+        if let mapped = try? UserID(parsing: name, defaultRealm: defaultRealm), mapped == user { return nil }
         guard let authorize, authorize(user, name) else {
             throw .authorizationDenied(reason: "\(user) may not act as another identity")
         }

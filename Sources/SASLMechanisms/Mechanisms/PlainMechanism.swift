@@ -1,0 +1,212 @@
+import SASLDB
+
+/// The server side of PLAIN (RFC 4616): one message `authzid NUL authcid NUL passwd`.
+///
+/// Without an initial response the server sends an empty challenge and waits for the message. The message must hold
+/// exactly two NUL bytes; the authentication identity and the password must not be empty, and all three parts must
+/// be valid UTF-8, as RFC 4616 requires. Names and password are compared byte for byte, without SASLprep, because
+/// that is what Cyrus does and what the stored secrets were made from.
+///
+/// Bounds (checked before anything is looked up, so a hostile client cannot make the server hash megabytes):
+/// - the whole message: ``maximumMessageLength`` bytes, else ``SASLFailure/tooLong(limit:)``;
+/// - `authzid` and `authcid`: ``maximumNameLength`` bytes each, enough for `authid@realm` with both parts at
+///   ``UserID/maximumPartLength``;
+/// - the password: ``maximumPasswordLength`` bytes, the longest password the store (and Cyrus's saslpasswd2) accepts.
+///
+/// The password is checked with ``UserSecrets/verify(password:)``: the plaintext when stored, otherwise any verifier,
+/// so a store holding only verifiers still serves PLAIN. An unknown user, a disabled user and a wrong password end in
+/// the same ``SASLFailure/authenticationFailed(reason:)`` after comparable work. A non-empty
+/// `authzid` other than the login's own name needs ``SASLServerContext/authorize``, and is checked only after the
+/// password, so a refused proxy never tells a guesser anything about the password.
+///
+/// A client response of `*` (cancel) never reaches this type: the caller handles it before decoding. The decoded
+/// response belongs to the caller, which should zero it after ``step(_:)`` returns; this type zeroes the copy of the
+/// password it makes.
+public struct PlainMechanism: SASLServerMechanism {
+    /// The IANA name.
+    public static let name = "PLAIN"
+
+    /// The longest `authzid` or `authcid`, in bytes: `authid@realm` with both parts at ``UserID/maximumPartLength``.
+    public static let maximumNameLength = 2 * UserID.maximumPartLength + 1
+
+    /// The longest password, in bytes: ``CredentialStore/maximumPasswordLength``, since no longer one can be stored.
+    public static let maximumPasswordLength = CredentialStore.maximumPasswordLength
+
+    /// The longest message, in bytes: two names, the password and the two NUL separators (3072).
+    public static let maximumMessageLength = 2 * maximumNameLength + maximumPasswordLength + 2
+
+    private enum State {
+        case initial
+        case awaitingMessage
+        case finished
+    }
+
+    private let context: SASLServerContext
+    private var state = State.initial
+
+    /// Creates the mechanism for one authentication attempt.
+    public init(context: SASLServerContext) {
+        self.context = context
+    }
+
+    /// Feeds the client's response: `nil` first gets an empty challenge; the message gets success or failure.
+    public mutating func step(_ response: [UInt8]?) -> SASLStep {
+        switch state {
+        case .initial:
+            guard let response else {
+                state = .awaitingMessage
+                return .challenge([])
+            }
+            state = .finished
+            return authenticate(response)
+        case .awaitingMessage:
+            state = .finished
+            guard let response else { return .failure(.malformed(reason: "PLAIN expected the client's message")) }
+            return authenticate(response)
+        case .finished:
+            return .failure(.malformed(reason: "the PLAIN exchange is already over"))
+        }
+    }
+
+    private func authenticate(_ message: [UInt8]) -> SASLStep {
+        guard message.count <= Self.maximumMessageLength else {
+            return .failure(.tooLong(limit: Self.maximumMessageLength))
+        }
+        let separators = message.indices.filter { message[$0] == 0 }
+        guard separators.count == 2 else {
+            return .failure(
+                .malformed(
+                    reason: "a PLAIN message is authzid NUL authcid NUL password, with exactly two NUL bytes, "
+                        + "not \(separators.count)"
+                )
+            )
+        }
+        let authzid = message[..<separators[0]]
+        let authcid = message[(separators[0] + 1)..<separators[1]]
+        let password = message[(separators[1] + 1)...]
+        guard !authcid.isEmpty else {
+            return .failure(.malformed(reason: "the PLAIN authentication identity is empty"))
+        }
+        guard !password.isEmpty else { return .failure(.malformed(reason: "the PLAIN password is empty")) }
+        guard authzid.count <= Self.maximumNameLength, authcid.count <= Self.maximumNameLength else {
+            return .failure(.tooLong(limit: Self.maximumNameLength))
+        }
+        guard password.count <= Self.maximumPasswordLength else {
+            return .failure(.tooLong(limit: Self.maximumPasswordLength))
+        }
+        // RFC 4616 makes each part UTF-8; the reason names the part, never its bytes.
+        for (part, name) in [(authzid, "authorization identity"), (authcid, "authentication identity")] {
+            guard PasswordCheck.isValidUTF8(part) else {
+                return .failure(.malformed(reason: "the PLAIN \(name) is not valid UTF-8"))
+            }
+        }
+        guard PasswordCheck.isValidUTF8(password) else {
+            return .failure(.malformed(reason: "the PLAIN password is not valid UTF-8"))
+        }
+
+        let login = Array(authcid)
+        let user: UserID
+        do {
+            user = try context.user(forLogin: login)
+        } catch {
+            return .failure(error)
+        }
+        var secret = Array(password)
+        defer { PasswordCheck.zero(&secret) }
+        return PasswordCheck.authenticate(
+            user: user,
+            login: login,
+            password: secret,
+            authorizationID: Array(authzid),
+            context: context
+        )
+    }
+}
+
+/// The password check PLAIN and LOGIN share: verify, then authorise, with the same failure and comparable work for
+/// an unknown user, a disabled user and a wrong password.
+enum PasswordCheck {
+    /// The one reason every failed password check gives, so that not even a log line or a value compared by an
+    /// embedder tells an unknown user from a wrong password. `sasldb list` tells an administrator which it was.
+    static let failureReason = "wrong password, unknown user or disabled user"
+
+    /// Checks `password` for `user`, then the authorization identity.
+    static func authenticate(
+        user: UserID,
+        login: [UInt8],
+        password: [UInt8],
+        authorizationID: [UInt8],
+        context: SASLServerContext
+    ) -> SASLStep {
+        do throws(SASLFailure) {
+            let secrets = try context.secrets(for: user)
+            let matched: Bool
+            if secrets.isEmpty {
+                // Unknown and disabled users have no secrets; verify against a stand-in so they cost what a real
+                // user of this store costs, then fail whatever it says.
+                _ = dummySecrets(for: user, lookup: context.lookup).verify(password: password)
+                matched = false
+            } else {
+                matched = secrets.verify(password: password)
+            }
+            guard matched else { return .failure(.authenticationFailed(reason: failureReason)) }
+            let authorized = try context.authorizationID(authorizationID, for: user, login: login)
+            return .success(AuthenticatedIdentity(user: user, authorizationID: authorized))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Secrets shaped like the ones the store writes, which no password matches.
+    ///
+    /// ``UserSecrets/verify(password:)`` on empty secrets only compares 16 bytes, while a user of a store without
+    /// plaintext costs a PBKDF2 run: that gap would tell a remote guesser which names exist. The store's
+    /// ``CredentialStore/policy`` is the best guess of what a real user holds; any other lookup is assumed to hold
+    /// plaintext, as Cyrus's saslpasswd2 writes by default.
+    static func dummySecrets(for user: UserID, lookup: any CredentialLookup) -> UserSecrets {
+        let policy = (lookup as? CredentialStore)?.policy ?? .cyrusDefault
+        var secrets = UserSecrets(user: user, values: [:])
+        if policy.plaintext {
+            secrets.plaintext = dummyPassword
+            // Cyrus and UserSecrets use the plaintext alone when it exists, so nothing else would be computed.
+            return secrets
+        }
+        if policy.cramMD5 { secrets.cramMD5 = CRAMMD5State(bytes: repeatElement(0, count: CRAMMD5State.byteCount)) }
+        if policy.digestMD5 { secrets.digestMD5 = [UInt8](repeating: 0, count: DigestMD5Secret.byteCount) }
+        if let hash = policy.scram {
+            // All-zero keys: no password derives them, and building them costs no PBKDF2 run of its own.
+            let zeros = [UInt8](repeating: 0, count: hash.digestLength)
+            secrets.scram = try? SCRAMVerifier(
+                hash: hash,
+                iterations: policy.scramIterations,
+                salt: [UInt8](repeating: 0x5a, count: SCRAMVerifier.saltLength),
+                storedKey: zeros,
+                serverKey: zeros
+            )
+        }
+        return secrets
+    }
+
+    /// The stand-in plaintext; its value does not matter, since a match is discarded.
+    private static let dummyPassword = [UInt8](repeating: 0x5a, count: 16)
+
+    /// Whether `bytes` is well-formed UTF-8 (no overlong forms, surrogates or code points above U+10FFFF), checked
+    /// without building a `String`, which would be one more copy of a password that nobody can zero.
+    static func isValidUTF8(_ bytes: some Collection<UInt8>) -> Bool {
+        var iterator = bytes.makeIterator()
+        var decoder = Unicode.UTF8()
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue: continue
+            case .emptyInput: return true
+            case .error: return false
+            }
+        }
+    }
+
+    /// Overwrites a buffer that held a password. The store through a pointer is kept by the optimiser because the
+    /// buffer is released by an opaque runtime call afterwards.
+    static func zero(_ bytes: inout [UInt8]) {
+        bytes.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+    }
+}
