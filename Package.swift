@@ -42,6 +42,7 @@ let package = Package(
             dependencies: [
                 "SASLDB",
                 "SASLMechanisms",
+                "CSystemShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

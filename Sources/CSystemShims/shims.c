@@ -2,6 +2,7 @@
 #include "CSystemShims.h"
 
 #include <fcntl.h>
+#include <sys/auxv.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -15,4 +16,12 @@ int sasldb_ofd_lock(int fd, int exclusive, int unlock) {
 
 ssize_t sasldb_copy_file_range(int from, int to, size_t length) {
     return copy_file_range(from, NULL, to, NULL, length, 0);
+}
+
+const char *sasldb_exec_path(void) {
+    return (const char *)getauxval(AT_EXECFN);
+}
+
+int sasldb_is_privileged_exec(void) {
+    return getauxval(AT_SECURE) != 0;
 }

@@ -1,3 +1,4 @@
+import CSystemShims
 import SASLDB
 
 #if canImport(Glibc)
@@ -7,7 +8,13 @@ import Glibc
 // The personality is chosen before ArgumentParser sees the arguments: Cyrus's tools take getopt-style flags that
 // ArgumentParser would reject, and a symlink named saslpasswd2 must behave like it from the first byte.
 let arguments = CommandLine.arguments
-let invokedAs = arguments.first.map { name in String(name.split(separator: "/").last ?? Substring(name)) } ?? "sasldb"
+
+func baseName(_ path: String) -> String { String(path.split(separator: "/").last ?? Substring(path)) }
+
+let invokedAs = arguments.first.map(baseName) ?? "sasldb"
+// A setuid wrapper (Roundcube's chgsaslpasswd) execs /usr/sbin/saslpasswd2 with its own argv[0]: the path the
+// kernel ran still names the personality.
+let executedAs = sasldb_exec_path().map { baseName(String(cString: $0)) } ?? invokedAs
 
 func personality(_ name: String, _ rest: [String]) -> Int32? {
     switch name {
@@ -19,6 +26,9 @@ func personality(_ name: String, _ rest: [String]) -> Int32? {
 }
 
 if let status = personality(invokedAs, Array(arguments.dropFirst())) {
+    exit(status)
+}
+if let status = personality(executedAs, Array(arguments.dropFirst())) {
     exit(status)
 }
 if arguments.count > 1, let status = personality(arguments[1], Array(arguments.dropFirst(2))) {

@@ -88,4 +88,21 @@ final class CompatPersonalityTests: XCTestCase {
         )
         XCTAssertEqual(verify.stdoutText, "OK\n")
     }
+
+    func testSetuidWrapperThatKeepsItsOwnArgv0StillGetsTheSaslpasswd2Personality() throws {
+        try TestSupport.require("bash")
+        let directory = try TestSupport.temporaryDirectory(for: self)
+        let installed = directory.appendingPathComponent("saslpasswd2").path
+        try FileManager.default.createSymbolicLink(atPath: installed, withDestinationPath: TestSupport.sasldb)
+        let database = directory.appendingPathComponent("sasldb2").path
+        // Roundcube's chgsaslpasswd execs saslpasswd2 with argv[0] "chgsaslpasswd".
+        let result = try TestSupport.run(
+            "bash",
+            ["-c", "exec -a chgsaslpasswd \"$0\" -p -f \"$1\" alice@example.org", installed, database],
+            input: Data("from webmail\n".utf8)
+        )
+        XCTAssertEqual(result.status, 0, result.stderrText)
+        let verify = try TestSupport.sasldb(["verify", "-f", database, "--stdin", "alice@example.org"], input: "from webmail\n")
+        XCTAssertEqual(verify.stdoutText, "OK\n")
+    }
 }

@@ -14,4 +14,12 @@ int sasldb_ofd_lock(int fd, int exclusive, int unlock);
 /* Copies up to `length` bytes in the kernel from the current offsets; returns bytes copied, 0 at end, -1 with errno. */
 ssize_t sasldb_copy_file_range(int from, int to, size_t length);
 
+/* The path the program was started by (AT_EXECFN): a symlink's own name even when argv[0] says something else, as
+   when a setuid wrapper execs saslpasswd2 with its own argv[0]. NULL when the kernel did not supply it. */
+const char *sasldb_exec_path(void);
+
+/* Non-zero when the process runs with privileges its caller does not have (setuid/setgid, AT_SECURE): environment
+   variables must then not choose files or settings. */
+int sasldb_is_privileged_exec(void);
+
 #endif

@@ -190,23 +190,15 @@ final class BerkeleyDBFile: DatabaseFile {
         }
     }
 
-    /// Writes libdb's dirty pages (`DB->sync`) and then fsyncs the file descriptor, so the data is on disk and not
-    /// merely in the operating system's cache whatever libdb's own sync policy is.
+    /// Writes libdb's dirty pages to the file (`DB->sync`, which libdb follows with its own fdatasync), reporting
+    /// errors that `close` cannot. `FileBackend` fsyncs the finished file once more before publishing it.
     func sync() throws {
         let db = try openHandle()
-        guard let syncMethod = db.pointee.sync, let fdMethod = db.pointee.fd else { throw missingMethod("sync") }
+        guard let syncMethod = db.pointee.sync else { throw missingMethod("sync") }
         messages.reset()
         let status = syncMethod(db, 0)
         guard status == 0 else {
             throw error(status, operation: "sync")
-        }
-        var descriptor: Int32 = -1
-        let fdStatus = fdMethod(db, &descriptor)
-        guard fdStatus == 0 else {
-            throw error(fdStatus, operation: "sync")
-        }
-        if fsync(descriptor) != 0 {
-            throw SASLDBError.io(path: path, operation: "sync", errno: errno)
         }
     }
 

@@ -218,7 +218,7 @@ public final class FileBackend: CredentialBackend {
             throw SASLDBError.insecureFile(
                 path: path,
                 reason: "it has \(status.st_nlink) hard links, which an atomic replace would cut",
-                fix: "remove the other links and share the file with a bind mount (see sasldb(8), HARD LINKS)"
+                fix: "remove the other links; to share it with a chroot, bind-mount the directory holding it (see sasldb(8), HARD LINKS)"
             )
         }
     }

@@ -81,9 +81,10 @@ struct TemporaryFile {
             guard fchown(fd, owner, group) == 0 else {
                 let code = errno
                 if code == EPERM {
-                    throw SASLDBError.permissionDenied(
+                    throw SASLDBError.insecureFile(
                         path: path,
-                        operation: "keep the owner \(owner) and group \(group) of"
+                        reason: "only root can give the new version the owner \(owner) and group \(group) of the file",
+                        fix: "run as root or as the file's owner"
                     )
                 }
                 throw failure("chown", code)
@@ -142,7 +143,11 @@ struct TemporaryFile {
 
     private func failure(_ operation: String, _ code: Int32) -> SASLDBError {
         if code == EACCES || code == EPERM {
-            return .permissionDenied(path: directory, operation: "create files in")
+            return .insecureFile(
+                path: directory,
+                reason: "an atomic write builds the new version in this directory, which this user cannot write",
+                fix: "run as root (users change their own password with the daemon's help, see sasldb(8))"
+            )
         }
         return .io(path: path, operation: operation, errno: code)
     }

@@ -27,6 +27,9 @@ public struct Property: Hashable, Sendable, Comparable, CustomStringConvertible 
     /// The properties that hold a secret Cyrus or we can authenticate against.
     public static let secrets: [Property] = [userPassword, cramMD5, digestMD5, plainSecret, authPassword]
 
+    /// Everything a user can log in with, in Cyrus or here: what `disable` puts aside.
+    public static let loginSecrets: [Property] = secrets + [otp, srp]
+
     /// Every property name Cyrus 2.1.28 itself writes or reads.
     public static let known: Set<Property> = [userPassword, cramMD5, digestMD5, plainSecret, authPassword, otp, srp]
 

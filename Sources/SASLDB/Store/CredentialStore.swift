@@ -62,7 +62,7 @@ public struct CredentialStore: Sendable {
         }
         // The SASLv1 secret and our disabled copies belong to an old password.
         operations.append(.delete(key(.plainSecret)))
-        for property in Property.secrets {
+        for property in Property.loginSecrets {
             operations.append(.delete(key(CredentialStore.disabledProperty(property))))
         }
         return operations
@@ -86,11 +86,10 @@ public struct CredentialStore: Sendable {
     }
 
     /// Removes the secrets Cyrus's `saslpasswd2 -d` removes (plaintext, the three `cmusaslsecret` values and the
-    /// SCRAM verifier), keeping other properties.
+    /// SCRAM verifier), and any disabled copies of them, keeping other properties.
     public func removeSecrets(of user: UserID) throws {
-        let operations = [Property.userPassword, .cramMD5, .digestMD5, .plainSecret, .authPassword].map {
-            WriteBatch.Operation.delete(RecordKey(user: user, property: $0))
-        }
+        let properties = Property.secrets + Property.loginSecrets.map(CredentialStore.disabledProperty)
+        let operations = properties.map { WriteBatch.Operation.delete(RecordKey(user: user, property: $0)) }
         try backend.apply(WriteBatch(operations))
     }
 
@@ -100,7 +99,7 @@ public struct CredentialStore: Sendable {
     public func disable(_ user: UserID) throws {
         try backend.apply(
             WriteBatch(
-                Property.secrets.map { .moveProperty(user, from: $0, to: CredentialStore.disabledProperty($0)) }
+                Property.loginSecrets.map { .moveProperty(user, from: $0, to: CredentialStore.disabledProperty($0)) }
             )
         )
     }
@@ -109,7 +108,7 @@ public struct CredentialStore: Sendable {
     public func enable(_ user: UserID) throws {
         try backend.apply(
             WriteBatch(
-                Property.secrets.map { .moveProperty(user, from: CredentialStore.disabledProperty($0), to: $0) }
+                Property.loginSecrets.map { .moveProperty(user, from: CredentialStore.disabledProperty($0), to: $0) }
             )
         )
     }
@@ -178,7 +177,7 @@ public struct CredentialStore: Sendable {
     public func exists(_ user: UserID) throws -> Bool {
         let found = try backend.fetch(
             user,
-            properties: Property.secrets + Property.secrets.map(CredentialStore.disabledProperty)
+            properties: Property.loginSecrets + Property.loginSecrets.map(CredentialStore.disabledProperty)
         )
         return !found.isEmpty
     }
@@ -221,7 +220,7 @@ public struct UserEntry: Sendable, Equatable {
 
     /// Whether the secrets are put aside by ``CredentialStore/disable(_:)``.
     public var isDisabled: Bool {
-        !properties.contains { Property.secrets.contains($0) }
+        !properties.contains { Property.loginSecrets.contains($0) }
             && properties.contains { $0.bytes.starts(with: Array(CredentialStore.disabledPrefix.utf8)) }
     }
 }

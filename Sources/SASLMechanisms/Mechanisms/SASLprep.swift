@@ -42,7 +42,9 @@ public func saslPrep(_ text: [UInt8], allowUnassigned: Bool) throws(SASLFailure)
         throw .malformed(reason: "SASLprep: " + saslPrepFailureReason(status))
     }
     let length = strlen(output)
-    return output.withMemoryRebound(to: UInt8.self, capacity: length + 1) { Array(UnsafeBufferPointer(start: $0, count: length)) }
+    return output.withMemoryRebound(to: UInt8.self, capacity: length + 1) {
+        Array(UnsafeBufferPointer(start: $0, count: length))
+    }
 }
 
 /// Prepares a Swift string; see ``saslPrep(_:allowUnassigned:)-([UInt8],_)``.

@@ -247,7 +247,9 @@ package struct SCRAMServerExchange: Sendable {
         let user = try context.user(forLogin: prepared)
 
         let clientNonce = parsed.clientNonce
-        let nonce = clientNonce + (fixedServerNonce ?? Array(Base64.encode(secureRandomBytes(count: Self.serverNonceLength)).utf8))
+        let nonce =
+            clientNonce
+            + (fixedServerNonce ?? Array(Base64.encode(secureRandomBytes(count: Self.serverNonceLength)).utf8))
 
         let secrets = try context.secrets(for: user)
         let keys = keyMaterial(for: user, secrets: secrets)
@@ -326,7 +328,7 @@ package struct SCRAMServerExchange: Sendable {
     }
 
     /// The password the fake keys are derived from; `genuine == false` refuses any proof, even one made from this.
-    private static let dummyPassword = Array("scram-dummy-password".utf8)
+    package static let dummyPassword = Array("scram-dummy-password".utf8)
 
     // MARK: Client-final
 
@@ -441,12 +443,13 @@ private func checkEnvelope(_ message: [UInt8], what: String) throws(SASLFailure)
     guard !message.contains(0) else { throw .malformed(reason: "SCRAM: the \(what) message contains NUL") }
 }
 
+/// One `name=value` attribute of a SCRAM message; the value is a slice of the message, so its position is known.
+private typealias Attribute = (name: UInt8, value: ArraySlice<UInt8>)
+
 /// Splits `text` into `name=value` attributes, checking the shape RFC 5802 gives every one: one ASCII letter, `=`,
 /// and a non-empty value.
-private func attributes(of text: ArraySlice<UInt8>, what: String) throws(SASLFailure) -> [(
-    name: UInt8, value: ArraySlice<UInt8>
-)] {
-    var result: [(name: UInt8, value: ArraySlice<UInt8>)] = []
+private func attributes(of text: ArraySlice<UInt8>, what: String) throws(SASLFailure) -> [Attribute] {
+    var result: [Attribute] = []
     for piece in text.split(separator: comma, omittingEmptySubsequences: false) {
         guard piece.count >= 2, let name = piece.first, isASCIILetter(name),
             piece[piece.startIndex + 1] == equals
@@ -455,7 +458,9 @@ private func attributes(of text: ArraySlice<UInt8>, what: String) throws(SASLFai
         }
         let value = piece.dropFirst(2)
         guard !value.isEmpty else {
-            throw .malformed(reason: "SCRAM: the attribute \(Character(Unicode.Scalar(name)))= of the \(what) message is empty")
+            throw .malformed(
+                reason: "SCRAM: the attribute \(Character(Unicode.Scalar(name)))= of the \(what) message is empty"
+            )
         }
         result.append((name, value))
     }
@@ -464,7 +469,7 @@ private func attributes(of text: ArraySlice<UInt8>, what: String) throws(SASLFai
 
 /// Rejects a defined attribute where only extensions may stand (RFC 5802 §5.1: unknown extensions are ignored).
 private func checkExtensions(
-    _ extensions: ArraySlice<(name: UInt8, value: ArraySlice<UInt8>)>,
+    _ extensions: ArraySlice<Attribute>,
     what: String
 ) throws(SASLFailure) {
     for attribute in extensions where reservedAttributes.contains(attribute.name) {
@@ -515,8 +520,9 @@ private struct ClientFirstMessage {
 
     init(parsing message: [UInt8]) throws(SASLFailure) {
         try checkEnvelope(message, what: "client-first")
+        guard let flagByte = message.first else { throw .malformed(reason: "SCRAM: the client-first message is empty") }
         var index = message.startIndex
-        switch message[index] {
+        switch flagByte {
         case UInt8(ascii: "n"):
             flag = .unsupported
             index += 1
@@ -621,7 +627,7 @@ private struct ClientFinalMessage {
         channelBinding = binding
         nonce = Array(fields[1].value)
         self.proof = proof
-        // The proof's value starts two bytes after its name; the comma before the name is not part of the message.
+        // client-final-message-without-proof ends before the three bytes ",p=" that precede the proof's value.
         withoutProof = Array(message[..<(proofField.value.startIndex - 3)])
     }
 }

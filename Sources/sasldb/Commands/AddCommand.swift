@@ -13,6 +13,8 @@ struct AddCommand: ParsableCommand {
     )
 
     @OptionGroup var store: StoreOptions
+    @OptionGroup var realm: RealmOptions
+    @OptionGroup var writing: WriteOptions
     @OptionGroup var secrets: SecretOptions
 
     @Flag(help: "Read the password as one line from standard input, even on a terminal.")
@@ -23,9 +25,9 @@ struct AddCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let id = try store.user(user)
+            let id = try realm.user(user)
             let password = try readPassword(confirm: true, fromStandardInput: stdin)
-            try CredentialStore(backend: store.backend(), policy: secrets.policy()).setPassword(password, for: id)
+            try CredentialStore(backend: writing.backend(for: store), policy: secrets.policy()).setPassword(password, for: id)
         }
     }
 }

@@ -28,9 +28,14 @@ struct CheckCommand: ParsableCommand {
         var report = CheckReport()
         try reportingErrors {
             let backend = store.backend()
+            var status = stat()
+            guard lstat(store.path, &status) == 0 else { throw SASLDBError.fileNotFound(path: store.path) }
             guard let format = try backend.existingFormat() else {
                 report.warning("the file is empty: it holds no users")
                 return
+            }
+            if format != DatabaseFormat.systemDefault {
+                report.warning("this system's Cyrus reads \(DatabaseFormat.systemDefault) files, not \(format)")
             }
             report.note("format: \(format)")
             try auditFile(&report)
@@ -57,7 +62,7 @@ struct CheckCommand: ParsableCommand {
         }
         if mode & 0o111 != 0 { report.warning("the file is executable; fix with: chmod a-x \(store.path)") }
         if status.st_nlink > 1 {
-            report.warning("the file has \(status.st_nlink) hard links: writes are refused until it has one")
+            report.problem("the file has \(status.st_nlink) hard links: writes are refused until it has one")
         }
     }
 
@@ -70,7 +75,8 @@ struct CheckCommand: ParsableCommand {
         for (user, properties) in byUser.sorted(by: { $0.key < $1.key }) {
             let parsed = UserSecrets(user: user, values: properties)
             let disabled = properties.keys.contains { $0.bytes.starts(with: disabledPrefix) }
-            if parsed.isEmpty {
+            let otherLogin = properties.keys.contains { $0 == .otp || $0 == .srp }
+            if parsed.isEmpty && !otherLogin {
                 if disabled {
                     report.note("\(user): disabled")
                 } else {
@@ -104,8 +110,13 @@ struct CheckCommand: ParsableCommand {
         if values[.digestMD5] != nil && parsed.digestMD5 == nil {
             report.problem("\(user): cmusaslsecretDIGEST-MD5 is not 16 bytes long")
         }
-        if values[.authPassword] != nil && parsed.scram == nil {
-            report.problem("\(user): authPassword is not a SCRAM-SHA-1 or SCRAM-SHA-256 verifier we can read")
+        if let value = values[.authPassword], parsed.scram == nil {
+            let text = String(decoding: value, as: UTF8.self)
+            if text.hasPrefix("SCRAM-SHA-224$") || text.hasPrefix("SCRAM-SHA-384$") || text.hasPrefix("SCRAM-SHA-512$") {
+                report.warning("\(user): authPassword uses a SCRAM hash only Cyrus checks (we check SHA-1 and SHA-256)")
+            } else {
+                report.problem("\(user): authPassword is not a SCRAM verifier that can be read")
+            }
         }
         guard let plaintext = parsed.plaintext else { return }
         var stale: [String] = []
@@ -121,7 +132,8 @@ struct CheckCommand: ParsableCommand {
         if let scram = parsed.scram, !scram.verify(password: plaintext) { stale.append("authPassword") }
         if !stale.isEmpty {
             report.warning(
-                "\(user): \(stale.joined(separator: ", ")) belong to another password than userPassword "
+                "\(user): \(stale.joined(separator: ", ")) \(stale.count == 1 ? "belongs" : "belong") to another "
+                    + "password than userPassword "
                     + "(Cyrus ignores them while userPassword exists)"
             )
         }

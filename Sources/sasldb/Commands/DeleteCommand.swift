@@ -9,6 +9,8 @@ struct DeleteCommand: ParsableCommand {
     )
 
     @OptionGroup var store: StoreOptions
+    @OptionGroup var realm: RealmOptions
+    @OptionGroup var writing: WriteOptions
 
     @Flag(help: "Succeed silently when the user does not exist.")
     var ignoreMissing = false
@@ -18,8 +20,8 @@ struct DeleteCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let id = try store.user(user)
-            let existed = try CredentialStore(backend: store.backend()).deleteUser(id)
+            let id = try realm.user(user)
+            let existed = try CredentialStore(backend: writing.backend(for: store)).deleteUser(id)
             if !existed && !ignoreMissing {
                 Output.error("sasldb: \(id): no such user\n")
                 throw ExitCode(67)  // EX_NOUSER

@@ -13,14 +13,16 @@ struct DisableCommand: ParsableCommand {
     )
 
     @OptionGroup var store: StoreOptions
+    @OptionGroup var realm: RealmOptions
+    @OptionGroup var writing: WriteOptions
 
     @Argument(help: "The user, as user or user@realm.")
     var user: String
 
     func run() throws {
         try reportingErrors {
-            let id = try store.user(user)
-            let credentials = CredentialStore(backend: store.backend())
+            let id = try realm.user(user)
+            let credentials = CredentialStore(backend: writing.backend(for: store))
             guard try credentials.exists(id) else {
                 Output.error("sasldb: \(id): no such user\n")
                 throw ExitCode(67)
@@ -38,14 +40,16 @@ struct EnableCommand: ParsableCommand {
     )
 
     @OptionGroup var store: StoreOptions
+    @OptionGroup var realm: RealmOptions
+    @OptionGroup var writing: WriteOptions
 
     @Argument(help: "The user, as user or user@realm.")
     var user: String
 
     func run() throws {
         try reportingErrors {
-            let id = try store.user(user)
-            let credentials = CredentialStore(backend: store.backend())
+            let id = try realm.user(user)
+            let credentials = CredentialStore(backend: writing.backend(for: store))
             guard try credentials.exists(id) else {
                 Output.error("sasldb: \(id): no such user\n")
                 throw ExitCode(67)

@@ -20,7 +20,8 @@ struct ExportCommand: ParsableCommand {
             if let output {
                 try PrivateFile.create(output, contents: dump)
             } else {
-                Output.writeAll(1, dump)
+                let code = Output.writeAll(1, dump)
+                guard code == 0 else { throw SASLDBError.io(path: "standard output", operation: "write", errno: code) }
             }
         }
     }

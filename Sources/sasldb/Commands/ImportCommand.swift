@@ -19,6 +19,8 @@ struct ImportCommand: ParsableCommand {
     )
 
     @OptionGroup var store: StoreOptions
+    @OptionGroup var realm: RealmOptions
+    @OptionGroup var writing: WriteOptions
     @OptionGroup var secrets: SecretOptions
 
     @Argument(help: "The input file (default: standard input).")
@@ -27,13 +29,13 @@ struct ImportCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let text = try InputFile.read(input)
-            let credentials = CredentialStore(backend: store.backend(), policy: try secrets.policy())
+            let credentials = CredentialStore(backend: writing.backend(for: store), policy: try secrets.policy())
             if DumpFormat.looksLikeDump(text) {
                 let records = try DumpFormat.decode(text)
                 try credentials.importRecords(records)
                 Output.error("sasldb: imported \(records.count) records\n")
             } else {
-                let entries = try PasswordList.parse(text, defaultRealm: store.defaultRealm)
+                let entries = try PasswordList.parse(text, defaultRealm: realm.defaultRealm)
                 let bar: ProgressBar? = isatty(2) == 1 ? ProgressBar(total: entries.count) : nil
                 var report: (@Sendable (Int) -> Void)?
                 if let bar { report = { bar.update($0) } }

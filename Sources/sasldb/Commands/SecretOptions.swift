@@ -6,7 +6,8 @@ struct SecretOptions: ParsableArguments {
     @Flag(
         help: """
             Store no plaintext: write the CRAM-MD5, DIGEST-MD5 and SCRAM-SHA-256 verifiers only, and remove any \
-            old userPassword (Cyrus would keep using it).
+            old userPassword (Cyrus would keep using it). Cyrus's own PLAIN, LOGIN and saslauthd then cannot check \
+            the user (our SMTP server can); see sasldb(8), SECRETS.
             """
     )
     var noPlaintext = false

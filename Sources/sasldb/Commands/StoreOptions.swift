@@ -5,7 +5,7 @@ import SASLDB
 import Glibc
 #endif
 
-/// The options every subcommand shares: which file, which realm, how new files are made.
+/// The database every subcommand works on.
 struct StoreOptions: ParsableArguments {
     @Option(
         name: [.customShort("f"), .long],
@@ -16,18 +16,48 @@ struct StoreOptions: ParsableArguments {
     )
     var database: String?
 
+    /// The database path after defaults.
+    var path: String {
+        database ?? Host.environment("SASLDB_PATH") ?? SiteConfig.current.values["sasldb_path"] ?? "/etc/sasldb2"
+    }
+
+    /// A backend for reading the file (writes use ``WriteOptions/backend(for:)``).
+    func backend() -> FileBackend { FileBackend(path: path) }
+}
+
+/// How a name without `@realm` is completed.
+struct RealmOptions: ParsableArguments {
     @Option(
         name: [.customShort("u"), .long],
         help: ArgumentHelp(
-            "The realm of names given without @realm (default: the host name, lowercased, as Cyrus).",
+            """
+            The realm of names given without @realm (default: default_realm of the site configuration, else the \
+            host name, lowercased, as Cyrus).
+            """,
             valueName: "realm"
         )
     )
     var realm: String?
 
+    /// The realm after defaults.
+    var defaultRealm: String {
+        realm.flatMap { $0.isEmpty ? nil : $0 } ?? SiteConfig.current.values["default_realm"] ?? Host.defaultRealm
+    }
+
+    /// Parses a login name with the default realm.
+    func user(_ name: String) throws -> UserID {
+        try UserID(parsing: name, defaultRealm: defaultRealm)
+    }
+}
+
+/// How commands that write make a new file and wait for other writers.
+struct WriteOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
-            "The format of a file this command creates: gdbm or bdb (default: the site configuration's, else gdbm).",
+            """
+            The format of a file this command creates: gdbm or bdb (default: database_format of the site \
+            configuration, else the format of this system's Cyrus: bdb on Debian and Ubuntu, gdbm elsewhere).
+            """,
             valueName: "format"
         )
     )
@@ -47,21 +77,6 @@ struct StoreOptions: ParsableArguments {
     @Option(help: ArgumentHelp("How long to wait for another writer, in seconds.", valueName: "seconds"))
     var lockTimeout: Int = 10
 
-    /// The database path after defaults.
-    var path: String {
-        database ?? Host.environment("SASLDB_PATH") ?? SiteConfig.current.values["sasldb_path"] ?? "/etc/sasldb2"
-    }
-
-    /// The realm after defaults.
-    var defaultRealm: String {
-        realm.flatMap { $0.isEmpty ? nil : $0 } ?? SiteConfig.current.values["default_realm"] ?? Host.defaultRealm
-    }
-
-    /// The format of new files after defaults.
-    var newFileFormat: DatabaseFormat {
-        format ?? SiteConfig.current.values["database_format"].flatMap(DatabaseFormat.init(argument:)) ?? .gdbm
-    }
-
     func validate() throws {
         if let group, groupID(group) == nil {
             throw ValidationError("no such group: \(group)")
@@ -72,19 +87,20 @@ struct StoreOptions: ParsableArguments {
         guard lockTimeout >= 0 else { throw ValidationError("--lock-timeout cannot be negative") }
     }
 
-    /// A backend for the file.
-    func backend() -> FileBackend {
+    /// The format of new files after defaults.
+    var newFileFormat: DatabaseFormat {
+        format ?? SiteConfig.current.values["database_format"].flatMap(DatabaseFormat.init(argument:))
+            ?? DatabaseFormat.systemDefault
+    }
+
+    /// A backend that writes `store`'s file with these options.
+    func backend(for store: StoreOptions) -> FileBackend {
         var options = FileBackendOptions()
         options.newFileFormat = newFileFormat
         options.newFileGroup = group.flatMap(groupID)
         options.newFileGroupWritable = groupWritable
         options.lockTimeoutMilliseconds = lockTimeout * 1000
-        return FileBackend(path: path, options: options)
-    }
-
-    /// Parses a login name with the default realm.
-    func user(_ name: String) throws -> UserID {
-        try UserID(parsing: name, defaultRealm: defaultRealm)
+        return FileBackend(path: store.path, options: options)
     }
 
     private func groupID(_ name: String) -> gid_t? {
@@ -104,4 +120,11 @@ extension DatabaseFormat: ExpressibleByArgument {
     }
 
     public static var allValueStrings: [String] { ["gdbm", "bdb"] }
+
+    /// The format this system's Cyrus reads: Debian and Ubuntu build libsasl2 with Berkeley DB, the others with
+    /// GDBM. `$SASLDB_FORMAT` overrides it.
+    static var systemDefault: DatabaseFormat {
+        if let name = Host.environment("SASLDB_FORMAT"), let format = DatabaseFormat(argument: name) { return format }
+        return access("/etc/debian_version", F_OK) == 0 ? .berkeleyDB : .gdbm
+    }
 }

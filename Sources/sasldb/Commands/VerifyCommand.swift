@@ -13,6 +13,7 @@ struct VerifyCommand: ParsableCommand {
     )
 
     @OptionGroup var store: StoreOptions
+    @OptionGroup var realm: RealmOptions
 
     @Flag(help: "Read the password as one line from standard input, even on a terminal.")
     var stdin = false
@@ -22,7 +23,7 @@ struct VerifyCommand: ParsableCommand {
 
     func run() throws {
         let ok = try reportingErrors { () throws -> Bool in
-            let id = try store.user(user)
+            let id = try realm.user(user)
             let password = try readPassword(confirm: false, fromStandardInput: stdin)
             return try CredentialStore(backend: store.backend()).verify(password: password, for: id)
         }

@@ -86,11 +86,7 @@ struct Saslpasswd2 {
     /// The file format a new database gets: Debian's libsasl2 reads Berkeley DB, other builds GDBM.
     static func backendOptions() -> FileBackendOptions {
         var options = FileBackendOptions()
-        if let name = Host.environment("SASLDB_FORMAT"), let format = DatabaseFormat(argument: name) {
-            options.newFileFormat = format
-        } else {
-            options.newFileFormat = access("/etc/debian_version", F_OK) == 0 ? .berkeleyDB : .gdbm
-        }
+        options.newFileFormat = DatabaseFormat.systemDefault
         return options
     }
 

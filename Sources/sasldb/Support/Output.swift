@@ -14,18 +14,20 @@ enum Output {
         writeAll(1, Array(text.utf8))
     }
 
-    /// Writes all of `bytes` to `fd`, retrying short writes.
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
+    /// Writes all of `bytes` to `fd`, retrying short writes; returns `errno` of a failed write, or 0.
+    @discardableResult
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Int32 {
         bytes.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
                 let written = write(fd, raw.baseAddress.map { $0 + offset }, raw.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
-                    return
+                    return errno
                 }
                 offset += written
             }
+            return 0
         }
     }
 }

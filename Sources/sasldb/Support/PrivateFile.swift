@@ -17,7 +17,8 @@ enum PrivateFile {
             throw SASLDBError.io(path: path, operation: "create", errno: code)
         }
         defer { close(fd) }
-        Output.writeAll(fd, contents)
+        let code = Output.writeAll(fd, contents)
+        guard code == 0 else { throw SASLDBError.io(path: path, operation: "write", errno: code) }
         guard fsync(fd) == 0 else { throw SASLDBError.io(path: path, operation: "fsync", errno: errno) }
     }
 }
