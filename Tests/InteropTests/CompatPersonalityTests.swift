@@ -102,7 +102,10 @@ final class CompatPersonalityTests: XCTestCase {
             input: Data("from webmail\n".utf8)
         )
         XCTAssertEqual(result.status, 0, result.stderrText)
-        let verify = try TestSupport.sasldb(["verify", "-f", database, "--stdin", "alice@example.org"], input: "from webmail\n")
+        let verify = try TestSupport.sasldb(
+            ["verify", "-f", database, "--stdin", "alice@example.org"],
+            input: "from webmail\n"
+        )
         XCTAssertEqual(verify.stdoutText, "OK\n")
     }
 }
