@@ -6,10 +6,16 @@ let package = Package(
     products: [
         .library(name: "SASLDB", targets: ["SASLDB"]),
         .library(name: "SASLMechanisms", targets: ["SASLMechanisms"]),
+        .library(name: "SMTPSubmission", targets: ["SMTPSubmission"]),
+        .executable(name: "sasl-smtpd", targets: ["sasl-smtpd"]),
         .executable(name: "sasldb", targets: ["sasldb"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -37,6 +43,33 @@ let package = Package(
             name: "SASLMechanisms",
             dependencies: ["SASLDB", "CIDN"]
         ),
+        .target(
+            name: "SMTPSubmission",
+            dependencies: [
+                "SASLDB",
+                "SASLMechanisms",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "sasl-smtpd",
+            dependencies: [
+                "SMTPSubmission",
+                "SASLDB",
+                "SASLMechanisms",
+                "CSystemShims",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .executableTarget(
             name: "sasldb",
             dependencies: [
@@ -53,6 +86,18 @@ let package = Package(
         .testTarget(
             name: "SASLMechanismsTests",
             dependencies: ["SASLMechanisms", "SASLDB"]
+        ),
+        .testTarget(
+            name: "SMTPSubmissionTests",
+            dependencies: [
+                "SMTPSubmission",
+                "SASLMechanisms",
+                "SASLDB",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
         ),
         .testTarget(
             name: "InteropTests",
