@@ -6,7 +6,8 @@ packages=(
   libgdbm-dev libdb5.3-dev libssl-dev libidn-dev   # the system libraries we link
   sasl2-bin libsasl2-modules            # Cyrus's own tools and mechanisms: the peers of the interop tests
   gdbmtool db5.3-util                   # raw views of GDBM and Berkeley DB files
-  gsasl libauthen-sasl-perl             # GNU SASL's and Perl's SASL clients: mechanism interop peers
+  gsasl libauthen-sasl-perl libdigest-hmac-perl   # GNU SASL's and Perl's SASL clients: mechanism peers
+  swaks curl msmtp openssl              # SMTP clients the submission server is tested with
   python3 hyperfine                     # interop harness, benchmarks
 )
 missing=()

@@ -43,7 +43,12 @@ final class DigestDirectivesTests: XCTestCase {
             XCTFail("expected a malformed failure, got \(String(describing: failure(input)))", file: file, line: line)
             return
         }
-        XCTAssertTrue(reason.contains(fragment), "reason \(reason.debugDescription) lacks \(fragment)", file: file, line: line)
+        XCTAssertTrue(
+            reason.contains(fragment),
+            "reason \(reason.debugDescription) lacks \(fragment)",
+            file: file,
+            line: line
+        )
     }
 
     // MARK: Accepted syntax
@@ -59,9 +64,12 @@ final class DigestDirectivesTests: XCTestCase {
         XCTAssertEqual(directives["nc"], Array("00000001".utf8))
         XCTAssertEqual(directives["digest-uri"], Array("imap/elwood.innosoft.com".utf8))
         XCTAssertEqual(directives["response"], Array("d388dad90d4bbd760a152321f2143af7".utf8))
-        XCTAssertEqual(directives.directives.map(\.name), [
-            "charset", "username", "realm", "nonce", "nc", "digest-uri", "response", "qop",
-        ])
+        XCTAssertEqual(
+            directives.directives.map(\.name),
+            [
+                "charset", "username", "realm", "nonce", "nc", "digest-uri", "response", "qop",
+            ]
+        )
         // cnonce is not in this test's known set, so it is ignored like any unknown directive.
         XCTAssertEqual(directives.ignoredNames, ["cnonce"])
         XCTAssertNil(directives["cnonce"])

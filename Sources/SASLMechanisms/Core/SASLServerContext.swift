@@ -4,11 +4,12 @@ import SASLDB
 public struct SASLServerContext: Sendable {
     /// Where secrets are read.
     public var lookup: any CredentialLookup
-    /// The server's host name: used in CRAM-MD5 challenges, offered as DIGEST-MD5 realm, and in `digest-uri`.
+    /// The server's host name: used in CRAM-MD5 challenges and checked in DIGEST-MD5's `digest-uri`.
     public var hostName: String
     /// The service name of `digest-uri` (`smtp/<host>`).
     public var service: String
-    /// The realm of a login name without `@`, as Cyrus's `user_realm` (Postfix's `smtpd_sasl_local_domain`).
+    /// The realm of a login name without `@`, as Cyrus's `user_realm` (Postfix's `smtpd_sasl_local_domain`); also
+    /// the realm DIGEST-MD5 offers.
     public var defaultRealm: String
     /// Decides whether `user` may act as `authorizationID`; without it only the user's own name is allowed.
     public var authorize: (@Sendable (_ user: UserID, _ authorizationID: String) -> Bool)?

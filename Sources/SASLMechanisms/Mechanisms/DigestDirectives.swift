@@ -7,16 +7,16 @@
 /// - a name is a token and is matched case-insensitively (it is stored lowercased);
 /// - a value is a non-empty token or a quoted string, whichever the client chose: several clients quote directives the
 ///   RFC writes bare (`qop="auth"`) and Cyrus accepts both, so the form is not enforced per directive;
-/// - in a quoted string `\` escapes the next character; control characters (NUL, CR, LF, DEL and the others, except
-///   tab) are refused even when escaped, because no identity or nonce may contain one and line folding inside a value
-///   would make its meaning ambiguous;
+/// - in a quoted string `\` escapes the next character, which must be US-ASCII (RFC 2616's quoted-pair); control
+///   characters (NUL, CR, LF, DEL and the others, except tab) are refused even when escaped, because no identity or
+///   nonce may contain one and line folding inside a value would make its meaning ambiguous;
 /// - a directive listed as known may appear only once unless it is also listed as repeatable (only `realm` in a
-///   digest-challenge is); unknown directives are syntax-checked and counted, then ignored, as RFC 2831 asks
-///   ("auth-param … MUST be ignored"), and may repeat because RFC 2831 lets an auth-param appear more than once.
+///   digest-challenge is); unknown directives are syntax-checked and counted, then ignored, as RFC 2831's auth-param
+///   rule asks, and may repeat because an auth-param may appear more than once.
 ///
-/// Bounds: the whole list at most ``maximumLength`` bytes (RFC 2831: a digest-response MUST be shorter than 4096 bytes),
-/// at most ``maximumCount`` directives, known or not. Every value is therefore shorter than ``maximumLength``; the
-/// mechanism applies tighter bounds to the values it uses.
+/// Bounds: the whole list at most ``maximumLength`` bytes (RFC 2831: a digest-response MUST be shorter than 4096
+/// bytes), at most ``maximumCount`` directives, known or not. Every value is therefore shorter than ``maximumLength``;
+/// the mechanism applies tighter bounds to the values it uses.
 struct DigestDirectives: Sendable, Equatable {
     /// One parsed directive.
     struct Directive: Sendable, Equatable {

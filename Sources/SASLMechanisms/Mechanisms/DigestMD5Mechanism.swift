@@ -14,6 +14,10 @@ import SASLDB
 ///
 /// Subsequent authentication (RFC 2831 §2.2) is not supported: every exchange starts from step 1.
 ///
+/// `username` and `realm` are UTF-8 when the client sends `charset=utf-8` (invalid UTF-8 is then refused). Without it
+/// RFC 2831 means ISO-8859-1, but Cyrus's client never sends `charset` and sends UTF-8 names, which Cyrus's server
+/// takes as they are; so a value that is valid UTF-8 is taken as UTF-8 and anything else as ISO-8859-1.
+///
 /// ## Which user is checked, as in Cyrus 2.1.28
 /// With `username` and `realm` as the client sent them and `offered` the realm of the challenge:
 /// - `realm == offered`: the login name is `username`, mapped by ``SASLServerContext/user(forLogin:)``: split at the
@@ -28,13 +32,15 @@ import SASLDB
 ///
 /// ## Which secret verifies it
 /// The client's digest is built on H(username ":" realm ":" password) with username and realm as it sent them.
-/// - With a plaintext `userPassword`, that value is computed here, first with each part converted to ISO-8859-1 when
-///   representable (what RFC 2831 asks of clients) and then unconverted (what some clients do), as Cyrus does. Any
-///   username/realm combination therefore works, including `username="u@realm"` with the offered realm.
+/// - With a plaintext `userPassword`, that value is computed here in the three forms real clients use for non-ASCII
+///   text: every part converted to ISO-8859-1 when representable (RFC 2831, Cyrus), every part raw UTF-8 (Perl
+///   Authen::SASL; Cyrus's server tries these two), and only the password converted (GNU SASL). Any username/realm
+///   combination works, including `username="u@realm"` with the offered realm.
 /// - With only a stored `cmusaslsecretDIGEST-MD5` hash, which is MD5(authid ":" realm ":" password) of the record, the
 ///   digest can be checked only when the client's `username` and `realm` equal the record's authid and realm byte
-///   for byte, which by the mapping above means a username without `@`. Otherwise the attempt fails with a reason
-///   that names the cause.
+///   for byte, which by the mapping above means a username without `@`, and only for clients that convert to
+///   ISO-8859-1 as the stored hash does (Cyrus; GNU SASL and Perl too when username, realm and password are ASCII).
+///   Otherwise the attempt fails; when the names differ, with a reason that names the cause.
 ///
 /// Client settings that work with verifier-only users (user `alice`, realm `Example.COM`):
 /// - log in as `alice` (no `@`) and let the client answer with the offered realm, when the server's
@@ -47,8 +53,8 @@ import SASLDB
 /// ## Failures
 /// Unknown user, disabled user (whose secrets ``CredentialStore/disable(_:)`` set aside), a user with no secret
 /// DIGEST-MD5 can use, and a wrong password all give the same ``SASLFailure/authenticationFailed(reason:)`` value, with
-/// the reason every mechanism of this library gives, after the same work: two H(username:realm:password) values and
-/// two responses, the missing ones computed from a dummy password whose match is discarded. Only a digest that a
+/// the reason every mechanism of this library gives, after the same work: three H(username:realm:password) values and
+/// three responses, the missing ones computed from a dummy password whose matches are discarded. Only a digest that a
 /// stored hash cannot check (above) gets its own reason, which names the cause for the server's log. Anything
 /// malformed gives ``SASLFailure/malformed(reason:)`` (or ``SASLFailure/tooLong(limit:)``) and ends the exchange.
 ///
@@ -168,7 +174,9 @@ public struct DigestMD5Mechanism: SASLServerMechanism {
         // Without a realm the client uses an empty one (RFC 2831 §2.1.2), which matches records with an empty realm.
         if !realm.isEmpty {
             guard !realm.contains(where: { $0 < 0x20 || $0 == 0x7f }) else {
-                throw .temporary(reason: "the realm \(context.defaultRealm.debugDescription) contains control characters")
+                throw .temporary(
+                    reason: "the realm \(context.defaultRealm.debugDescription) contains control characters"
+                )
             }
             challenge += Array("realm=\"".utf8) + Self.escaped(realm) + [Self.quote, Self.comma]
         }
@@ -220,7 +228,7 @@ public struct DigestMD5Mechanism: SASLServerMechanism {
         let digestA2 = Hex.encode(HashAlgorithm.md5.digest(Array("AUTHENTICATE:".utf8) + response.digestURI))
         let sessionKeys = candidates.secrets.map { response.sessionKey(secret: $0) }
         let expected = sessionKeys.map { response.digest(sessionKey: $0, hashedA2: digestA2) }
-        // Both comparisons always run, so the time does not depend on which candidate (if any) is real.
+        // Every comparison runs, so the time does not depend on which candidate (if any) is real.
         let matches = zip(expected, candidates.usable).map { constantTimeEqual($0.0, response.response) && $0.1 }
         guard let index = matches.firstIndex(of: true) else {
             throw .authenticationFailed(reason: candidates.failureReason(user: user, response: response, realm: realm))
@@ -269,7 +277,7 @@ public struct DigestMD5Mechanism: SASLServerMechanism {
 
 /// The directives of a digest-response the server uses, validated and bounded.
 private struct DigestResponse {
-    /// UTF-8, converted from ISO-8859-1 when the client did not send `charset=utf-8`.
+    /// UTF-8; without `charset=utf-8`, converted from ISO-8859-1 unless it already is valid UTF-8.
     var username: [UInt8]
     /// UTF-8 like `username`; `nil` when absent.
     var realm: [UInt8]?
@@ -293,7 +301,7 @@ private struct DigestResponse {
             return value
         }
 
-        // RFC 2831: only "utf-8" may be named; without it username and realm are ISO-8859-1.
+        // RFC 2831: only "utf-8" may be named; without it username and realm are ISO-8859-1 (but see identity()).
         let isUTF8: Bool
         if let charset = directives["charset"] {
             guard String(decoding: charset, as: UTF8.self).lowercased() == "utf-8" else {
@@ -320,7 +328,9 @@ private struct DigestResponse {
         guard nonceCount.count == 8, nonceCount.allSatisfy(isLowercaseHexDigit),
             Hex.decode(String(decoding: nonceCount, as: UTF8.self)) == [0, 0, 0, 1]
         else {
-            throw .malformed(reason: "nc=\(show(nonceCount)) is not 00000001 (subsequent authentication is not supported)")
+            throw .malformed(
+                reason: "nc=\(show(nonceCount)) is not 00000001 (subsequent authentication is not supported)"
+            )
         }
 
         clientNonce = try required("cnonce")
@@ -366,14 +376,18 @@ private struct DigestResponse {
         guard value.count <= DigestMD5Mechanism.maximumIdentityLength else {
             throw .malformed(reason: "the \(name) is longer than \(DigestMD5Mechanism.maximumIdentityLength) bytes")
         }
-        guard isUTF8 else {
-            // ISO-8859-1 bytes are the first 256 Unicode scalars.
-            return Array(String(String.UnicodeScalarView(value.map { Unicode.Scalar($0) })).utf8)
+        let isValidUTF8 = String(validating: value, as: UTF8.self) != nil
+        if isUTF8 {
+            guard isValidUTF8 else {
+                throw .malformed(reason: "the \(name) is not valid UTF-8 although charset=utf-8 was sent")
+            }
+            return value
         }
-        guard String(validating: value, as: UTF8.self) != nil else {
-            throw .malformed(reason: "the \(name) is not valid UTF-8 although charset=utf-8 was sent")
-        }
-        return value
+        // Without charset RFC 2831 means ISO-8859-1, but Cyrus's client sends UTF-8 names without charset and Cyrus's
+        // server never converts them: valid UTF-8 is taken as is, anything else as ISO-8859-1 (whose bytes are the
+        // first 256 Unicode scalars). A real ISO-8859-1 name is rarely valid UTF-8.
+        if isValidUTF8 { return value }
+        return Array(String(String.UnicodeScalarView(value.map { Unicode.Scalar($0) })).utf8)
     }
 
     /// H(A1) = H(secret ":" nonce ":" cnonce [":" authzid]), the session key of md5-sess.
@@ -394,7 +408,13 @@ private struct DigestResponse {
     }
 }
 
-/// The two H(username:realm:password) values tried, computed the same way whatever secrets the user has.
+/// The H(username:realm:password) values tried, computed the same way whatever secrets the user has.
+///
+/// Clients disagree on RFC 2831's rule for non-ASCII text ("if all the characters of either username-value or passwd
+/// are in ISO 8859-1"), so three forms are tried, each only different from the others when some part is non-ASCII:
+/// 1. every part converted to ISO-8859-1 when representable: Cyrus's client, and the stored hash;
+/// 2. every part as raw UTF-8: Perl Authen::SASL; Cyrus's server tries it too;
+/// 3. username and realm as raw UTF-8, the password converted: GNU SASL (Cyrus's server does not try this one).
 private struct Candidates {
     enum Source {
         case plaintext
@@ -412,23 +432,27 @@ private struct Candidates {
 
     init(user: UserID, secrets stored: UserSecrets, username: [UInt8], realm: [UInt8]) {
         let password = stored.plaintext ?? Self.dummyPassword
-        let converted = DigestMD5Secret.hash(authid: username, realm: realm, password: password)
-        let raw = DigestMD5Secret.hash(authid: username, realm: realm, password: password, convertingToLatin1: false)
+        let colon = DigestMD5Mechanism.colon
+        let forms = [
+            DigestMD5Secret.hash(authid: username, realm: realm, password: password),
+            DigestMD5Secret.hash(authid: username, realm: realm, password: password, convertingToLatin1: false),
+            HashAlgorithm.md5.digest(username + [colon] + realm + [colon] + Latin1.convertIfRepresentable(password)),
+        ]
         if stored.plaintext != nil {
-            // Cyrus tries the ISO-8859-1 form RFC 2831 asks for, then the raw UTF-8 some clients hash.
             source = .plaintext
-            secrets = [converted, raw]
-            usable = [true, true]
+            secrets = forms
+            usable = [true, true, true]
         } else if let hash = stored.digestMD5 {
             // The stored hash is bound to the record's authid and realm; the client's to its username and realm.
+            // It is the first form of the record's names, so only a client using that form can match it.
             let matchesRecord = user.authid == username && user.realm == realm
             source = .storedHash(usable: matchesRecord)
-            secrets = [matchesRecord ? hash : converted, raw]
-            usable = [matchesRecord, false]
+            secrets = [matchesRecord ? hash : forms[0], forms[1], forms[2]]
+            usable = [matchesRecord, false, false]
         } else {
             source = .none
-            secrets = [converted, raw]
-            usable = [false, false]
+            secrets = forms
+            usable = [false, false, false]
         }
     }
 
@@ -452,7 +476,7 @@ private func isLowercaseHexDigit(_ byte: UInt8) -> Bool {
     (0x30...0x39).contains(byte) || (0x61...0x66).contains(byte)
 }
 
-/// A client-supplied value for the log: quoted, control characters and invalid UTF-8 shown as escapes.
+/// A client-supplied value for the log: quoted, control characters escaped, invalid UTF-8 as U+FFFD, cut at 64 bytes.
 private func show(_ bytes: [UInt8]) -> String {
     let limit = 64
     let text = String(decoding: bytes.prefix(limit), as: UTF8.self)
