@@ -24,7 +24,11 @@ public enum SASLMechanismFactory {
         case SCRAMSHA256Mechanism.name:
             return SCRAMSHA256Mechanism(context: context, iterations: scramIterations, channelBindings: channelBindings)
         case SCRAMSHA1PlusMechanism.name:
-            return SCRAMSHA1PlusMechanism(context: context, iterations: scramIterations, channelBindings: channelBindings)
+            return SCRAMSHA1PlusMechanism(
+                context: context,
+                iterations: scramIterations,
+                channelBindings: channelBindings
+            )
         case SCRAMSHA256PlusMechanism.name:
             return SCRAMSHA256PlusMechanism(
                 context: context,

@@ -43,8 +43,7 @@ public struct SASLServerContext: Sendable {
     }
 
     /// Checks an authorization identity: empty or the login's own name always passes, another needs ``authorize``.
-    public func authorizationID(_ requested: [UInt8], for user: UserID, login: [UInt8]) throws(SASLFailure) -> String?
-    {
+    public func authorizationID(_ requested: [UInt8], for user: UserID, login: [UInt8]) throws(SASLFailure) -> String? {
         guard !requested.isEmpty, requested != login, requested != Array(user.description.utf8) else { return nil }
         guard let name = String(validating: requested, as: UTF8.self) else {
             throw .malformed(reason: "the authorization identity is not valid UTF-8")
