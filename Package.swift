@@ -79,6 +79,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(
+            name: "sasl-mechanism-bench",
+            dependencies: ["SASLDB", "SASLMechanisms"],
+            path: "Benchmarks/MechanismBenchmark"
+        ),
         .testTarget(
             name: "SASLDBTests",
             dependencies: ["SASLDB"]
