@@ -35,9 +35,10 @@ let package = Package(
             providers: [.apt(["libidn-dev"])]
         ),
         .target(name: "CSystemShims"),
+        .target(name: "CBerkeleyDBShims", dependencies: ["CBerkeleyDB"]),
         .target(
             name: "SASLDB",
-            dependencies: ["CGDBM", "CBerkeleyDB", "CCrypto", "CSystemShims"]
+            dependencies: ["CGDBM", "CBerkeleyDB", "CBerkeleyDBShims", "CCrypto", "CSystemShims"]
         ),
         .target(
             name: "SASLMechanisms",

@@ -1,4 +1,5 @@
 import CBerkeleyDB
+import CBerkeleyDBShims
 
 #if canImport(Glibc)
 import Glibc
@@ -154,6 +155,22 @@ final class BerkeleyDBFile: DatabaseFile {
     /// Walks the file with a cursor (`DB_NEXT` from an unpositioned cursor starts at the first record), in hash
     /// order like Cyrus's listing; `body` must not modify the file.
     func forEachRecord(_ body: (_ key: [UInt8], _ value: [UInt8]) throws -> Void) throws {
+        try walk { key, value in try body(copyBytes(key), copyBytes(value)) }
+    }
+
+    func forEachKey(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let db = try openHandle()
+        messages.reset()
+        try withoutActuallyEscaping(body) { escapable in
+            let walk = KeyWalk(body: escapable)
+            let status = sasldb_bdb_walk_keys(db, keyWalkCallback, Unmanaged.passUnretained(walk).toOpaque())
+            if let failure = walk.failure { throw failure }
+            guard status == 0 else { throw error(status, operation: "read") }
+        }
+    }
+
+    /// Walks the file with a cursor, one record at a time.
+    private func walk(_ body: (DBT, DBT) throws -> Void) throws {
         let db = try openHandle()
         guard let makeCursor = db.pointee.cursor else { throw missingMethod("cursor") }
         messages.reset()
@@ -186,7 +203,7 @@ final class BerkeleyDBFile: DatabaseFile {
             guard status == 0 else {
                 throw error(status, operation: "read")
             }
-            try body(copyBytes(key), copyBytes(value))
+            try body(key, value)
         }
     }
 
@@ -344,4 +361,24 @@ private func translateBerkeleyError(
 private func berkeleyMessage(_ status: Int32) -> String {
     guard let text = db_strerror(status) else { return "error \(status)" }
     return String(cString: text)
+}
+
+/// The Swift side of a bulk key walk: the caller's closure and the error it threw, if any.
+private final class KeyWalk {
+    let body: (UnsafeRawBufferPointer) throws -> Void
+    var failure: (any Error)?
+
+    init(body: @escaping (UnsafeRawBufferPointer) throws -> Void) { self.body = body }
+}
+
+private let keyWalkCallback: sasldb_bdb_key_callback = { key, length, context in
+    guard let context else { return 1 }
+    let walk = Unmanaged<KeyWalk>.fromOpaque(context).takeUnretainedValue()
+    do {
+        try walk.body(UnsafeRawBufferPointer(start: key, count: Int(length)))
+        return 0
+    } catch {
+        walk.failure = error
+        return 1
+    }
 }

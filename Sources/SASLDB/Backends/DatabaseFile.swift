@@ -47,6 +47,10 @@ protocol DatabaseFile: AnyObject {
     /// Calls `body` with every record, in the library's iteration order.
     func forEachRecord(_ body: (_ key: [UInt8], _ value: [UInt8]) throws -> Void) throws
 
+    /// Calls `body` with every key, without reading values (a listing needs only keys, and gdbm would otherwise
+    /// fetch each value separately). The buffer is valid only during the call.
+    func forEachKey(_ body: (UnsafeRawBufferPointer) throws -> Void) throws
+
     /// Flushes everything written to the operating system and to the disk (fsync).
     func sync() throws
 

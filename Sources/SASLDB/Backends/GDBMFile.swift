@@ -169,6 +169,25 @@ final class GDBMFile: DatabaseFile {
         }
     }
 
+    func forEachKey(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let handle = try openHandle()
+        gdbm_clear_error(handle)
+        var current = gdbm_firstkey(handle)
+        while let keyPointer = current.dptr {
+            do {
+                try body(UnsafeRawBufferPointer(start: keyPointer, count: Int(current.dsize)))
+            } catch {
+                free(keyPointer)
+                throw error
+            }
+            current = gdbm_nextkey(handle, current)
+            free(keyPointer)
+        }
+        if gdbm_last_errno(handle) != GDBM_ITEM_NOT_FOUND {
+            throw lastError(operation: "read")
+        }
+    }
+
     /// `gdbm_sync`, which writes gdbm's cache and fsyncs the file.
     func sync() throws {
         let handle = try openHandle()

@@ -19,6 +19,10 @@ final class MemoryDatabaseFile: DatabaseFile {
         }
     }
 
+    func forEachKey(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try forEachRecord { key, _ in try key.withUnsafeBytes(body) }
+    }
+
     func sync() throws {}
 
     func close() {}

@@ -55,6 +55,19 @@ public final class FileBackend: CredentialBackend {
         return try withReader { try $0.allRecords() } ?? []
     }
 
+    /// Every key of the file, without values, read under one short lookup (the lock, if any, is released before the
+    /// caller formats anything).
+    ///
+    /// - Throws: ``SASLDBError/fileNotFound(path:)`` for a missing file, and the other read errors.
+    public func recordKeys() throws -> RecordKeyList {
+        guard try FileSafety.inspect(path) != nil else { throw SASLDBError.fileNotFound(path: path) }
+        return try withReader { file in
+            var keys = RecordKeyList()
+            try file.forEachKey { keys.append($0) }
+            return keys
+        } ?? RecordKeyList()
+    }
+
     public func apply(_ batch: WriteBatch) throws {
         let started = MonotonicClock.milliseconds()
         let deadline = started + options.lockTimeoutMilliseconds
@@ -218,7 +231,8 @@ public final class FileBackend: CredentialBackend {
             throw SASLDBError.insecureFile(
                 path: path,
                 reason: "it has \(status.st_nlink) hard links, which an atomic replace would cut",
-                fix: "remove the other links; to share it with a chroot, bind-mount the directory holding it (see sasldb(8), HARD LINKS)"
+                fix: "remove the other links; to share it with a chroot, bind-mount the directory holding it "
+                    + "(see sasldb(8), HARD LINKS)"
             )
         }
     }

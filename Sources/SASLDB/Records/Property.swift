@@ -35,5 +35,7 @@ public struct Property: Hashable, Sendable, Comparable, CustomStringConvertible 
 
     public var description: String { String(decoding: bytes, as: UTF8.self) }
 
-    public static func < (lhs: Property, rhs: Property) -> Bool { lhs.bytes.lexicographicallyPrecedes(rhs.bytes) }
+    public static func < (lhs: Property, rhs: Property) -> Bool { lhs.bytes.precedesBytewise(rhs.bytes) }
+
+    public func hash(into hasher: inout Hasher) { bytes.hashBytes(into: &hasher) }
 }

@@ -35,6 +35,12 @@ public struct RecordKey: Hashable, Sendable {
         self.init(authid: parts[0], realm: parts[1], property: parts[2])
     }
 
+    public func hash(into hasher: inout Hasher) {
+        authid.hashBytes(into: &hasher)
+        realm.hashBytes(into: &hasher)
+        property.hashBytes(into: &hasher)
+    }
+
     /// The bytes as stored in the database.
     public var bytes: [UInt8] {
         var out: [UInt8] = []

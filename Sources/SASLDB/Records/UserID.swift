@@ -52,7 +52,12 @@ public struct UserID: Hashable, Sendable, Comparable, CustomStringConvertible {
     }
 
     public static func < (lhs: UserID, rhs: UserID) -> Bool {
-        if lhs.realm != rhs.realm { return lhs.realm.lexicographicallyPrecedes(rhs.realm) }
-        return lhs.authid.lexicographicallyPrecedes(rhs.authid)
+        if lhs.realm != rhs.realm { return lhs.realm.precedesBytewise(rhs.realm) }
+        return lhs.authid.precedesBytewise(rhs.authid)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        authid.hashBytes(into: &hasher)
+        realm.hashBytes(into: &hasher)
     }
 }

@@ -47,6 +47,9 @@ public protocol CredentialBackend: Sendable {
     /// Every record, in the backend's own iteration order (what sasldblistusers2 prints).
     func records() throws -> [Record]
 
+    /// Every record key, without values, in the backend's order.
+    func recordKeys() throws -> RecordKeyList
+
     /// Applies every operation of `batch` atomically, in order.
     func apply(_ batch: WriteBatch) throws
 }

@@ -165,12 +165,10 @@ public struct CredentialStore: Sendable {
     public func records() throws -> [Record] { try backend.records() }
 
     /// Every user with the names of their properties, sorted by realm then user.
+    ///
+    /// - Throws: ``SASLDBError/malformedKey(path:keyLength:)`` for a key without the sasldb shape.
     public func users() throws -> [UserEntry] {
-        var byUser: [UserID: [Property]] = [:]
-        for record in try backend.records() {
-            byUser[record.key.user, default: []].append(Property(bytes: record.key.property))
-        }
-        return byUser.map { UserEntry(user: $0.key, properties: $0.value.sorted()) }.sorted { $0.user < $1.user }
+        try backend.recordKeys().groupedByUser(path: "database")
     }
 
     /// Whether `user` has any property that Cyrus would count (its existence check looks up `userPassword`).

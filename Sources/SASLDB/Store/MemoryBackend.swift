@@ -19,6 +19,14 @@ public final class MemoryBackend: CredentialBackend {
         try table.withLock { try MemoryDatabaseFile(table: $0).allRecords() }
     }
 
+    public func recordKeys() throws -> RecordKeyList {
+        try table.withLock { table in
+            var keys = RecordKeyList()
+            try MemoryDatabaseFile(table: table).forEachKey { keys.append($0) }
+            return keys
+        }
+    }
+
     /// Applies the batch to a copy and swaps it in, so a failing operation changes nothing.
     public func apply(_ batch: WriteBatch) throws {
         try table.withLock { current in

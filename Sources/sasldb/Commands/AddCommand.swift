@@ -27,7 +27,10 @@ struct AddCommand: ParsableCommand {
         try reportingErrors {
             let id = try realm.user(user)
             let password = try readPassword(confirm: true, fromStandardInput: stdin)
-            try CredentialStore(backend: writing.backend(for: store), policy: secrets.policy()).setPassword(password, for: id)
+            try CredentialStore(backend: writing.backend(for: store), policy: secrets.policy()).setPassword(
+                password,
+                for: id
+            )
         }
     }
 }

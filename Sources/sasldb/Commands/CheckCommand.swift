@@ -112,7 +112,8 @@ struct CheckCommand: ParsableCommand {
         }
         if let value = values[.authPassword], parsed.scram == nil {
             let text = String(decoding: value, as: UTF8.self)
-            if text.hasPrefix("SCRAM-SHA-224$") || text.hasPrefix("SCRAM-SHA-384$") || text.hasPrefix("SCRAM-SHA-512$") {
+            if text.hasPrefix("SCRAM-SHA-224$") || text.hasPrefix("SCRAM-SHA-384$") || text.hasPrefix("SCRAM-SHA-512$")
+            {
                 report.warning("\(user): authPassword uses a SCRAM hash only Cyrus checks (we check SHA-1 and SHA-256)")
             } else {
                 report.problem("\(user): authPassword is not a SCRAM verifier that can be read")

@@ -30,15 +30,10 @@ struct Sasldblistusers2 {
             }
             guard parsed.operands.isEmpty else { return usage(unrecognized: false) }
         }
-        let records: [Record]
+        let keys: RecordKeyList
         do {
-            records = try FileBackend(path: path).records()
+            keys = try FileBackend(path: path).recordKeys()
         } catch let error as SASLDBError {
-            // Cyrus loops forever on a malformed key; we say so and fail instead.
-            if case .malformedKey = error {
-                Output.error("\(program): \(error)\n")
-                return 1
-            }
             // Cyrus exits 0 after "listusers failed"; scripts rely on both, so both are kept.
             CyrusBanner.printLibraryMessage(for: error)
             Output.error("listusers failed\n")
@@ -48,15 +43,28 @@ struct Sasldblistusers2 {
             return 0
         }
         var out = OutputBuffer()
-        for record in records {
-            out.append(bytes: record.key.authid)
+        var malformed: Int?
+        keys.forEachKey { key in
+            guard malformed == nil else { return }
+            guard let first = key.firstIndex(of: 0), let second = key[(first + 1)...].firstIndex(of: 0),
+                !key[(second + 1)...].contains(0)
+            else {
+                malformed = key.count
+                return
+            }
+            out.append(bytes: key[..<first])
             out.append("@")
-            out.append(bytes: record.key.realm)
+            out.append(bytes: key[(first + 1)..<second])
             out.append(": ")
-            out.append(bytes: record.key.property)
+            out.append(bytes: key[(second + 1)...])
             out.append("\n")
         }
         out.flush()
+        // Cyrus loops forever on a malformed key; we say so and fail instead.
+        if let malformed {
+            Output.error("\(program): \(SASLDBError.malformedKey(path: path, keyLength: malformed))\n")
+            return 1
+        }
         return 0
     }
 

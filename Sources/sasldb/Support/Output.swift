@@ -48,7 +48,7 @@ struct OutputBuffer {
         if bytes.count >= 1 << 16 { flush() }
     }
 
-    mutating func append(bytes more: [UInt8]) {
+    mutating func append(bytes more: some Collection<UInt8>) {
         bytes.append(contentsOf: more)
         if bytes.count >= 1 << 16 { flush() }
     }
