@@ -5,5 +5,22 @@ cd "$(dirname "$0")/.."
 
 ./scripts/install-deps.sh
 swift build --build-tests
-swift format lint --strict --recursive Sources Tests
-swift test --skip-build --parallel --num-workers 2
+swift format lint --strict --recursive Sources Tests Benchmarks/MechanismBenchmark
+status=0
+swift test --skip-build --parallel --num-workers 2 --disable-swift-testing --xunit-output .build/xunit.xml || status=$?
+# One closing line with the counts, read from the XUnit report (the parallel runner prints none of its own).
+python3 - .build/xunit.xml <<'PY'
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+suites = [root] if root.tag == "testsuite" else root.iter("testsuite")
+tests = failures = skipped = 0
+for suite in suites:
+    for case in suite.iter("testcase"):
+        tests += 1
+        if case.find("failure") is not None or case.find("error") is not None:
+            failures += 1
+        elif case.find("skipped") is not None:
+            skipped += 1
+print(f"tests: {tests - failures - skipped} passed, {failures} failed, {skipped} skipped")
+PY
+exit "$status"

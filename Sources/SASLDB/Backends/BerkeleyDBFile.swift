@@ -228,6 +228,15 @@ final class BerkeleyDBFile: DatabaseFile {
         }
     }
 
+    func closeAfterWriting() throws {
+        guard let db = handle else { return }
+        handle = nil
+        messages.reset()
+        guard let close = db.pointee.close else { throw missingMethod("close") }
+        let status = close(db, 0)
+        guard status == 0 else { throw error(status, operation: "write") }
+    }
+
     /// The live handle, or an error when the file was already closed (calling after close is a programming error,
     /// but an error is kinder than a use-after-free).
     private func openHandle() throws -> UnsafeMutablePointer<DB> {

@@ -54,6 +54,10 @@ protocol DatabaseFile: AnyObject {
     /// Flushes everything written to the operating system and to the disk (fsync).
     func sync() throws
 
-    /// Closes the handle; further calls are invalid. Must be called exactly once.
+    /// Closes the handle; further calls are invalid. Must be called exactly once (or ``closeAfterWriting()``).
     func close()
+
+    /// Closes a handle that wrote, reporting what `close` cannot: the library writes its cache out here (and syncs,
+    /// which makes a separate ``sync()`` before it redundant work).
+    func closeAfterWriting() throws
 }

@@ -203,6 +203,14 @@ final class GDBMFile: DatabaseFile {
         gdbm_close(handle)
     }
 
+    func closeAfterWriting() throws {
+        guard let handle else { return }
+        self.handle = nil
+        if gdbm_close(handle) != 0 {
+            throw SASLDBError.io(path: path, operation: "close", errno: errno)
+        }
+    }
+
     /// The live handle, or an error when the file was already closed (calling after close is a programming error,
     /// but an error is kinder than a use-after-free).
     private func openHandle() throws -> OpaquePointer {

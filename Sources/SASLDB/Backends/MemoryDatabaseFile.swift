@@ -26,4 +26,6 @@ final class MemoryDatabaseFile: DatabaseFile {
     func sync() throws {}
 
     func close() {}
+
+    func closeAfterWriting() throws {}
 }

@@ -205,9 +205,8 @@ public final class FileBackend: CredentialBackend {
         var closed = false
         defer { if !closed { file.close() } }
         try file.apply(batch)
-        try file.sync()
         closed = true
-        file.close()
+        try file.closeAfterWriting()
     }
 
     private func status(of fd: Int32) throws -> stat {
