@@ -144,28 +144,10 @@ final class GDBMFile: DatabaseFile {
     /// Walks the file with `gdbm_firstkey`/`gdbm_nextkey`, like Cyrus's listing; `body` must not modify the file,
     /// because gdbm's iteration order is undefined once buckets split.
     func forEachRecord(_ body: (_ key: [UInt8], _ value: [UInt8]) throws -> Void) throws {
-        let handle = try openHandle()
-        gdbm_clear_error(handle)
-        var current = gdbm_firstkey(handle)
-        while let keyPointer = current.dptr {
-            // Every datum gdbm returns is malloc'd for us, so each path out of this iteration frees the key.
-            let key = Array(UnsafeRawBufferPointer(start: keyPointer, count: Int(current.dsize)))
-            guard let value = takeDatum(gdbm_fetch(handle, current)) else {
-                free(keyPointer)
-                throw lastError(operation: "read")
-            }
-            do {
-                try body(key, value)
-            } catch {
-                free(keyPointer)
-                throw error
-            }
-            current = gdbm_nextkey(handle, current)
-            free(keyPointer)
-        }
-        // The walk ends with GDBM_ITEM_NOT_FOUND; any other code means it stopped early on an error.
-        if gdbm_last_errno(handle) != GDBM_ITEM_NOT_FOUND {
-            throw lastError(operation: "read")
+        try forEachKey { raw in
+            let key = Array(raw)
+            guard let value = try fetch(key) else { throw lastError(operation: "read") }
+            try body(key, value)
         }
     }
 
