@@ -1,0 +1,159 @@
+import SASLMechanisms
+
+// AUTH (RFC 4954): the command is checked here, the mechanism runs in the driver (it reads the store and may hash),
+// and each outcome is logged once, without the password.
+extension SMTPSession {
+    /// `AUTH mechanism [initial-response]`.
+    mutating func authenticate(_ name: String, initialResponse: String?) -> [SMTPSessionAction] {
+        guard saidEHLO else { return reject(.badSequence("Send EHLO first")) }
+        guard authenticatedIdentity == nil else { return reject(.badSequence("Already authenticated")) }
+        guard phase == .greeted else { return reject(.badSequence("AUTH not permitted during a mail transaction")) }
+        guard !mustStartTLSFirst else { return reject(.mustStartTLS) }
+        guard configuration.mechanisms.enabled.contains(name),
+            let mechanism = SASLMechanismFactory.make(
+                name,
+                context: configuration.saslContext,
+                channelBindings: channelBindings,
+                scramIterations: configuration.scramIterations,
+                digestHosts: configuration.digestHosts
+            )
+        else { return reject(.unrecognizedAuthenticationType) }
+        guard offeredMechanisms.contains(name) else {
+            // Enabled but not offered: either it may not run in the clear, or it is a -PLUS variant without bindings.
+            return reject(isTLS ? .unrecognizedAuthenticationType : .encryptionRequired)
+        }
+        var response: [UInt8]?
+        if let initialResponse {
+            // `=` is the empty initial response (RFC 4954 section 4), which differs from no initial response.
+            if initialResponse == "=" {
+                response = []
+            } else {
+                guard let decoded = Base64Text.decode(initialResponse.utf8) else {
+                    return reject(.cannotDecodeResponse)
+                }
+                response = decoded
+            }
+        }
+        var exchange = SASLExchange(mechanismName: name)
+        exchange.attempt.observe(response)
+        self.exchange = exchange
+        phase = .awaitingSASLStep
+        return [.runSASLStep(SASLStepRequest(mechanism: mechanism, response: response))]
+    }
+
+    /// A line after a 334 challenge: `*` cancels, anything else must be base64.
+    mutating func receiveAuthenticationResponse(_ line: [UInt8]) -> [SMTPSessionAction] {
+        guard var exchange, let mechanism = exchange.mechanism else {
+            return abandonExchange(reply: .authenticationCancelled, result: "internal-error")
+        }
+        if line == [UInt8(ascii: "*")] { return abandonExchange(reply: .authenticationCancelled, result: "cancelled") }
+        guard let response = Base64Text.decode(line) else {
+            return abandonExchange(reply: .cannotDecodeResponse, result: "bad-base64")
+        }
+        exchange.attempt.observe(response)
+        exchange.mechanism = nil
+        self.exchange = exchange
+        phase = .awaitingSASLStep
+        return [.runSASLStep(SASLStepRequest(mechanism: mechanism, response: response))]
+    }
+
+    /// The driver ran the step asked for by ``SMTPSessionAction/runSASLStep(_:)``.
+    ///
+    /// A challenge is sent as `334 base64`; success answers 235 2.7.0; a failure answers 535 5.7.8 (500 5.5.6 for a
+    /// message over the mechanism's bound, 454 4.7.0 when the store could not be read, 501 5.0.0 for a cancel), and
+    /// a counted failure also asks the driver to record it and to pause, longer after each failure, and closes the
+    /// connection with 421 4.7.0 after ``SMTPLimits/failedAuthPerConnection`` of them.
+    ///
+    /// - Parameters:
+    ///   - mechanism: the mechanism after the step ran (it carries the exchange's state).
+    ///   - step: what the step returned.
+    public mutating func saslStepCompleted(mechanism: any SASLServerMechanism, step: SASLStep) -> [SMTPSessionAction] {
+        guard phase == .awaitingSASLStep, var exchange else { return [ignoredEvent("saslStepCompleted")] }
+        switch step {
+        case .challenge(let challenge):
+            exchange.mechanism = mechanism
+            self.exchange = exchange
+            phase = .authenticating
+            return [.send(.challenge(challenge))]
+        case .success(let identity):
+            authenticatedIdentity = identity
+            var fields = ["sasl.user": SMTPLogText.clean(identity.user.description)]
+            if let authorizationID = identity.authorizationID {
+                fields["sasl.authzid"] = SMTPLogText.clean(authorizationID)
+            }
+            let log = authenticationEvent(.info, result: "success", fields: fields)
+            endExchange()
+            return [log, .send(.authenticationSucceeded)]
+        case .failure(let failure):
+            return authenticationFailed(failure)
+        }
+    }
+
+    private mutating func authenticationFailed(_ failure: SASLFailure) -> [SMTPSessionAction] {
+        let login = exchange?.attempt.login.map { SMTPLogText.clean($0) }
+        var fields: [String: String] = [:]
+        if let login { fields["sasl.user"] = login }
+        let reply: SMTPReply
+        switch failure {
+        case .cancelled:
+            return abandonExchange(reply: .authenticationCancelled, result: "cancelled")
+        case .temporary(let reason):
+            fields["auth.reason"] = SMTPLogText.clean(reason)
+            let log = authenticationEvent(.warning, result: "temporary-failure", fields: fields)
+            endExchange()
+            return [log, .send(.temporaryAuthenticationFailure)]
+        case .tooLong(let limit):
+            fields["auth.reason"] = "a message is longer than \(limit) bytes"
+            reply = .authenticationLineTooLong
+        case .malformed(let reason), .authenticationFailed(let reason), .authorizationDenied(let reason):
+            fields["auth.reason"] = SMTPLogText.clean(reason)
+            reply = .authenticationFailed
+        }
+        failedAuthentications += 1
+        fields["auth.failures"] = String(failedAuthentications)
+        let limits = configuration.limits
+        var actions: [SMTPSessionAction] = [
+            .recordAuthFailure(user: login, credential: exchange?.attempt.fingerprint),
+            authenticationEvent(.notice, result: "failure", fields: fields),
+            .pause(milliseconds: limits.authFailurePauseMilliseconds(afterFailure: failedAuthentications)),
+            .send(reply),
+        ]
+        endExchange()
+        if failedAuthentications >= limits.failedAuthPerConnection {
+            actions += closeConnection(
+                with: .tooManyAuthenticationFailures(host: configuration.hostName),
+                level: .notice,
+                reason: "authentication failures"
+            )
+        }
+        return actions
+    }
+
+    /// Ends the exchange without a counted failure (cancel, bad base64, an overlong or broken line).
+    mutating func abandonExchange(reply: SMTPReply, result: String) -> [SMTPSessionAction] {
+        var fields: [String: String] = [:]
+        if let login = exchange?.attempt.login { fields["sasl.user"] = SMTPLogText.clean(login) }
+        let log = authenticationEvent(.info, result: result, fields: fields)
+        endExchange()
+        return [log, .send(reply)]
+    }
+
+    /// The one log event of an AUTH outcome: mechanism, result, TLS, and the caller's fields; never a password.
+    private func authenticationEvent(
+        _ level: SMTPLogEvent.Level,
+        result: String,
+        fields: [String: String]
+    ) -> SMTPSessionAction {
+        var metadata = fields
+        metadata["sasl.mechanism"] = exchange?.mechanismName ?? "unknown"
+        metadata["auth.result"] = result
+        metadata["smtp.tls"] = isTLS ? "yes" : "no"
+        return event(level, "auth", metadata)
+    }
+
+    private mutating func endExchange() {
+        exchange?.attempt.erase()
+        exchange = nil
+        phase = .greeted
+    }
+}

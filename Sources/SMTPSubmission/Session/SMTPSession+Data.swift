@@ -1,0 +1,76 @@
+// The message text after DATA, its end, and the sink's answer: 250 only once the sink holds the message.
+extension SMTPSession {
+    /// One line of message text.
+    mutating func receiveDataLine(_ line: [UInt8]) -> [SMTPSessionAction] {
+        // Mutated in place through the optional, so the message buffer is never copied.
+        guard dataReceiver?.receive(line) == true else { return [] }
+        return endOfData()
+    }
+
+    /// The final dot: refuse the message, or hand it to the sink.
+    private mutating func endOfData() -> [SMTPSessionAction] {
+        guard let receiver = dataReceiver, let transaction, let identity = authenticatedIdentity else {
+            phase = .greeted
+            return [ignoredEvent("endOfData")]
+        }
+        dataReceiver = nil
+        var fields = [
+            "message.id": currentMessageID,
+            "message.size": String(receiver.size),
+            "message.recipients": String(transaction.recipients.count),
+            "mail.from": SMTPLogText.clean(transaction.sender?.description ?? "<>"),
+            "sasl.user": SMTPLogText.clean(identity.user.description),
+        ]
+        if let refusal = receiver.refusal {
+            self.transaction = nil
+            phase = .greeted
+            let reply: SMTPReply
+            switch refusal {
+            case .tooBig:
+                reply = .messageTooBig
+                fields["smtp.reason"] = "message too big"
+            case .lineTooLong:
+                reply = .dataLineTooLong
+                fields["smtp.reason"] = "line too long"
+            case .bareLineEnding:
+                reply = .bareLineEndingInData
+                fields["smtp.reason"] = "bare CR or LF"
+            }
+            return [event(.notice, "message refused", fields), .send(reply)]
+        }
+        var parameters: [String: String] = [:]
+        if let body = transaction.parameters.body { parameters["BODY"] = body.rawValue }
+        if transaction.parameters.smtpUTF8 { parameters["SMTPUTF8"] = "" }
+        let message = SubmittedMessage(
+            sender: transaction.sender?.description ?? "",
+            recipients: transaction.recipients.map(\.description),
+            authenticatedUser: identity.user.description,
+            data: receiver.message,
+            id: currentMessageID,
+            parameters: parameters
+        )
+        deliveryLogFields = fields
+        phase = .awaitingDelivery
+        return [.deliver(message)]
+    }
+
+    /// The sink's answer to ``SMTPSessionAction/deliver(_:)``: 250 2.0.0 when it holds the message, 451 4.3.0 for a
+    /// temporary failure, 554 5.0.0 for a permanent one. The sink's reason goes to the log, not to the client.
+    public mutating func deliveryCompleted(_ result: Result<Void, MessageSinkError>) -> [SMTPSessionAction] {
+        guard phase == .awaitingDelivery else { return [ignoredEvent("deliveryCompleted")] }
+        phase = .greeted
+        transaction = nil
+        var fields = deliveryLogFields ?? [:]
+        deliveryLogFields = nil
+        switch result {
+        case .success:
+            return [event(.info, "message accepted", fields), .send(.queued(currentMessageID))]
+        case .failure(.temporary(let reason)):
+            fields["smtp.reason"] = SMTPLogText.clean(reason)
+            return [event(.warning, "message deferred", fields), .send(.deliveryFailedTemporarily)]
+        case .failure(.permanent(let reason)):
+            fields["smtp.reason"] = SMTPLogText.clean(reason)
+            return [event(.warning, "message rejected", fields), .send(.deliveryFailedPermanently)]
+        }
+    }
+}
