@@ -177,4 +177,20 @@ final class FileBackendTests: XCTestCase {
         }
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: store.path)), before)
     }
+
+    func testABatchThatCreatesTheFileStillHonoursDeletesAndMovesOfItsOwnPuts() throws {
+        let store = backend()
+        let key = RecordKey(user: alice, property: .userPassword)
+        let other = RecordKey(user: alice, property: .cramMD5)
+        try store.apply(
+            WriteBatch([
+                .put(key, [1]), .delete(key), .put(other, [2]),
+                .moveProperty(alice, from: .cramMD5, to: CredentialStore.disabledProperty(.cramMD5)),
+            ])
+        )
+        XCTAssertEqual(
+            try store.records().map(\.key),
+            [RecordKey(user: alice, property: CredentialStore.disabledProperty(.cramMD5))]
+        )
+    }
 }

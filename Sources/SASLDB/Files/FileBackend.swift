@@ -151,7 +151,12 @@ public final class FileBackend: CredentialBackend {
             try applyToCopy(batch, format: format, temporaryPath: temporary.path, create: false)
         } else {
             try temporary.create(copying: nil)
-            try applyToCopy(batch, format: options.newFileFormat, temporaryPath: temporary.path, create: true)
+            try applyToCopy(
+                batch.creatingFile,
+                format: options.newFileFormat,
+                temporaryPath: temporary.path,
+                create: true
+            )
         }
         try temporary.finish(owner: snapshot.st_uid, group: snapshot.st_gid, mode: snapshot.st_mode & 0o7777)
         // Berkeley DB writers of Cyrus take no lock: a change since the copy means redoing it rather than losing it.
@@ -169,7 +174,7 @@ public final class FileBackend: CredentialBackend {
         let temporary = TemporaryFile(beside: path)
         defer { temporary.removeIfPresent() }
         try temporary.create(copying: nil)
-        try applyToCopy(batch, format: options.newFileFormat, temporaryPath: temporary.path, create: true)
+        try applyToCopy(batch.creatingFile, format: options.newFileFormat, temporaryPath: temporary.path, create: true)
         let mode: mode_t
         if options.newFileGroup == nil {
             mode = 0o600
