@@ -23,4 +23,6 @@ for suite in suites:
             skipped += 1
 print(f"tests: {tests - failures - skipped} passed, {failures} failed, {skipped} skipped")
 PY
+# A short bounded run of every libFuzzer target (Fuzz/); a long run is `FUZZ_SECONDS=3600 scripts/fuzz.sh TARGET`.
+FUZZ_SECONDS="${FUZZ_SECONDS:-10}" ./scripts/fuzz.sh || status=$?
 exit "$status"
