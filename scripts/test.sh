@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 swift build --build-tests
 swift format lint --strict --recursive Sources Tests Benchmarks/MechanismBenchmark
 status=0
+# A short bounded run of every libFuzzer target (Fuzz/); a long run is `FUZZ_SECONDS=3600 scripts/fuzz.sh TARGET`.
+FUZZ_SECONDS="${FUZZ_SECONDS:-10}" ./scripts/fuzz.sh || status=$?
 swift test --skip-build --parallel --num-workers 2 --disable-swift-testing --xunit-output .build/xunit.xml || status=$?
 # One closing line with the counts, read from the XUnit report (the parallel runner prints none of its own).
 python3 - .build/xunit.xml <<'PY'
@@ -23,6 +25,4 @@ for suite in suites:
             skipped += 1
 print(f"tests: {tests - failures - skipped} passed, {failures} failed, {skipped} skipped")
 PY
-# A short bounded run of every libFuzzer target (Fuzz/); a long run is `FUZZ_SECONDS=3600 scripts/fuzz.sh TARGET`.
-FUZZ_SECONDS="${FUZZ_SECONDS:-10}" ./scripts/fuzz.sh || status=$?
 exit "$status"
