@@ -7,7 +7,7 @@ packages=(
   sasl2-bin libsasl2-modules            # Cyrus's own tools and mechanisms: the peers of the interop tests
   gdbmtool db5.3-util                   # raw views of GDBM and Berkeley DB files
   gsasl libauthen-sasl-perl libdigest-hmac-perl   # GNU SASL's and Perl's SASL clients: mechanism peers
-  swaks curl msmtp openssl              # SMTP clients the submission server is tested with
+  swaks libnet-ssleay-perl libio-socket-ssl-perl curl msmtp openssl   # SMTP clients of the server tests
   python3 hyperfine                     # interop harness, benchmarks
 )
 missing=()

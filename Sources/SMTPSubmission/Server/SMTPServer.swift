@@ -1,0 +1,366 @@
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import ServiceLifecycle
+import Synchronization
+
+/// An embeddable SMTP submission server (RFC 6409): listeners, TLS, limits, SASL AUTH against a credential store, and
+/// accepted messages handed to a ``MessageSink``.
+///
+/// Embedding takes a configuration, a session configuration (host name, credentials, mechanisms, limits), a sink and a
+/// logger; run it in a `ServiceGroup`, which stops it gracefully on SIGTERM:
+///
+/// ```swift
+/// let server = try SMTPServer(
+///     configuration: SMTPServerConfiguration(
+///         listeners: [
+///             .init(host: "0.0.0.0", port: 587, kind: .submission),
+///             .init(host: "0.0.0.0", port: 465, kind: .implicitTLS),
+///         ],
+///         tls: SMTPTLSConfiguration(
+///             certificateChainPath: "/etc/ssl/mail.example.org/fullchain.pem",
+///             privateKeyPath: "/etc/ssl/mail.example.org/privkey.pem"
+///         )
+///     ),
+///     sessionConfiguration: sessionConfiguration,
+///     sink: MaildirSink(...),
+///     logger: logger
+/// )
+/// let group = ServiceGroup(services: [server], gracefulShutdownSignals: [.sigterm], logger: logger)
+/// try await group.run()
+/// ```
+///
+/// ``run()`` binds every listener, serves until graceful shutdown, then stops accepting, asks each session to end
+/// (`421` once it is between commands; a message being delivered is finished first) and closes what is left after
+/// ``SMTPServerConfiguration/drainTimeout``. Cancelling the task that runs it closes every connection at once.
+///
+/// ``reloadTLS(_:)`` and ``updateSessionConfiguration(_:)`` take effect for new connections; sessions in progress keep
+/// what they started with.
+public final class SMTPServer: Service, Sendable {
+    private enum Phase {
+        case idle
+        case starting
+        case listening([SocketAddress])
+        case stopped
+    }
+
+    private struct State {
+        var phase = Phase.idle
+        var tls: SMTPTLSMaterial?
+        var sessionConfiguration: SMTPSessionConfiguration
+        var serverChannels: [any Channel] = []
+        var addressWaiters: [CheckedContinuation<[SocketAddress], any Error>] = []
+    }
+
+    /// The server's configuration (listeners, limits); fixed for the server's life.
+    public let configuration: SMTPServerConfiguration
+    /// The failed-AUTH counts per client address, shared by every connection of this server.
+    public let authFailures: AuthFailureTracker
+
+    private let sink: any MessageSink
+    private let logger: Logger
+    private let group: any EventLoopGroup
+    private let threadPool: NIOThreadPool
+    private let registry = ConnectionRegistry()
+    private let state: Mutex<State>
+
+    /// Creates a server and loads its TLS material; nothing is bound until ``run()``.
+    ///
+    /// - Parameters:
+    ///   - configuration: listeners, TLS, connection limits, drain timeout.
+    ///   - sessionConfiguration: what every session uses: host name, credential lookup, mechanisms, limits.
+    ///   - sink: where accepted messages go.
+    ///   - logger: where the server logs (the library never sets up logging itself).
+    ///   - eventLoopGroup: the loops serving connections; the process-wide singleton by default.
+    ///   - threadPool: where SASL steps (store reads, PBKDF2) run; the process-wide singleton by default.
+    /// - Throws: ``SMTPServerError/tlsRequired`` when a TLS listener has no TLS configuration,
+    ///   ``SMTPServerError/tlsUnreadable`` when the certificate or key cannot be used.
+    public init(
+        configuration: SMTPServerConfiguration,
+        sessionConfiguration: SMTPSessionConfiguration,
+        sink: any MessageSink,
+        logger: Logger,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        threadPool: NIOThreadPool = .singleton
+    ) throws(SMTPServerError) {
+        let needsTLS = configuration.listeners.contains { $0.kind != .plain }
+        var material: SMTPTLSMaterial?
+        if let tls = configuration.tls {
+            material = try SMTPTLSMaterial(tls)
+        } else if needsTLS {
+            throw .tlsRequired("listeners \(configuration.listeners.map { "\($0.host):\($0.port)" }) need TLS")
+        }
+        self.configuration = configuration
+        self.authFailures = AuthFailureTracker(policy: configuration.authFailurePolicy)
+        self.sink = sink
+        self.logger = logger
+        self.group = eventLoopGroup
+        self.threadPool = threadPool
+        self.state = Mutex(State(tls: material, sessionConfiguration: sessionConfiguration))
+    }
+
+    // MARK: - Service
+
+    /// Binds every listener and serves until graceful shutdown or cancellation.
+    ///
+    /// - Throws: ``SMTPServerError/bindFailed`` when a listener cannot bind (the others are closed again),
+    ///   ``SMTPServerError/alreadyStarted`` when called twice.
+    public func run() async throws {
+        try state.withLock { state throws(SMTPServerError) in
+            guard case .idle = state.phase else { throw .alreadyStarted }
+            state.phase = .starting
+        }
+        let channels: [any Channel]
+        do {
+            channels = try await bindListeners()
+        } catch {
+            finish(error: error)
+            throw error
+        }
+        let addresses = channels.compactMap(\.localAddress)
+        let waiters = state.withLock { state in
+            state.phase = .listening(addresses)
+            state.serverChannels = channels
+            defer { state.addressWaiters = [] }
+            return state.addressWaiters
+        }
+        for waiter in waiters { waiter.resume(returning: addresses) }
+        for address in addresses { logger.info("listening", metadata: ["listen.address": "\(address)"]) }
+
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                for channel in channels { try? await channel.closeFuture.get() }
+            } onGracefulShutdown: {
+                self.stopAccepting()
+            }
+        } onCancel: {
+            self.stopAccepting()
+        }
+        stopAccepting()
+        await drainConnections(graceful: !Task.isCancelled)
+        finish(error: SMTPServerError.notListening("the server has stopped"))
+        logger.info("stopped")
+    }
+
+    /// The bound address of each listener, in configuration order, once ``run()`` has bound them (it waits until
+    /// then). With port `0` in the configuration, this is how to learn the port the system chose.
+    ///
+    /// - Throws: ``SMTPServerError/notListening`` when the server stopped or failed to bind.
+    public func listeningAddresses() async throws -> [SocketAddress] {
+        try await withCheckedThrowingContinuation { continuation in
+            let result: Result<[SocketAddress], SMTPServerError>? = state.withLock { state in
+                switch state.phase {
+                case .listening(let addresses):
+                    return .success(addresses)
+                case .stopped:
+                    return .failure(.notListening("the server has stopped"))
+                case .idle, .starting:
+                    state.addressWaiters.append(continuation)
+                    return nil
+                }
+            }
+            if let result { continuation.resume(with: result) }
+        }
+    }
+
+    /// The number of connections open now.
+    public var connectionCount: Int { registry.count }
+
+    // MARK: - Reload
+
+    /// Reloads the certificate chain and key (from `configuration`, or from the server's configuration when `nil`):
+    /// new connections use the new context, sessions in progress keep theirs.
+    ///
+    /// - Throws: ``SMTPServerError/tlsUnreadable``; the previous material then stays in use.
+    public func reloadTLS(_ configuration: SMTPTLSConfiguration? = nil) throws(SMTPServerError) {
+        guard let tlsConfiguration = configuration ?? self.configuration.tls else {
+            throw .tlsRequired("there is no TLS configuration to reload")
+        }
+        let material = try SMTPTLSMaterial(tlsConfiguration)
+        state.withLock { $0.tls = material }
+        logger.info("tls reloaded")
+    }
+
+    /// Replaces the session configuration (credentials, mechanisms, limits) for new connections.
+    public func updateSessionConfiguration(_ sessionConfiguration: SMTPSessionConfiguration) {
+        state.withLock { $0.sessionConfiguration = sessionConfiguration }
+    }
+
+    // MARK: - Listening
+
+    private func bindListeners() async throws -> [any Channel] {
+        var channels: [any Channel] = []
+        for listener in configuration.listeners {
+            let bootstrap = ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: configuration.backlog)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.socketOption(.so_keepalive), value: 1)
+                .childChannelOption(.allowRemoteHalfClosure, value: false)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try self.initializeConnection(channel, kind: listener.kind)
+                    }
+                }
+            do {
+                channels.append(try await bootstrap.bind(host: listener.host, port: listener.port).get())
+            } catch {
+                for channel in channels { try? await channel.close() }
+                throw SMTPServerError.bindFailed("\(listener.host):\(listener.port): \(error)")
+            }
+        }
+        return channels
+    }
+
+    /// Sets up one accepted connection, on its event loop.
+    private func initializeConnection(_ channel: any Channel, kind: SMTPServerConfiguration.Listener.Kind) throws {
+        let address = channel.remoteAddress?.ipAddress ?? "unknown"
+        let (tls, sessionConfiguration) = state.withLock { ($0.tls, $0.sessionConfiguration) }
+        let pipeline = channel.pipeline.syncOperations
+        let refusal = registry.admit(
+            channel,
+            address: address,
+            maximumConnections: configuration.maximumConnections,
+            maximumPerAddress: configuration.maximumConnectionsPerAddress
+        )
+        if kind == .implicitTLS, let tls {
+            try pipeline.addHandler(NIOSSLServerHandler(context: tls.context))
+        }
+        if let refusal {
+            var metadata: Logger.Metadata = ["client.address": .string(address)]
+            switch refusal {
+            case .tooManyConnections: metadata["reason"] = "too many connections"
+            case .tooManyFromAddress: metadata["reason"] = "too many connections from this address"
+            case .shuttingDown: metadata["reason"] = "shutting down"
+            }
+            logger.info("connection refused", metadata: metadata)
+            let reply =
+                refusal == .shuttingDown
+                ? SMTPReply(421, "4.3.2", "Service shutting down, try again later")
+                : SMTPReply(421, "4.7.0", "Too many connections, try again later")
+            try pipeline.addHandler(RefusalHandler(reply: reply))
+            return
+        }
+        var listenerConfiguration = sessionConfiguration
+        listenerConfiguration.offersStartTLS = kind == .submission && tls != nil
+        let implicitTLS = kind == .implicitTLS
+        let session = SMTPSession(
+            configuration: listenerConfiguration,
+            clientAddress: address,
+            sessionID: registry.nextSessionID(),
+            isTLS: implicitTLS,
+            channelBindings: implicitTLS ? (tls?.channelBindings ?? []) : []
+        )
+        let environment = SMTPSessionHandler.Environment(
+            sink: sink,
+            logger: logger,
+            authFailures: authFailures,
+            threadPool: threadPool,
+            tls: tls,
+            implicitTLS: implicitTLS,
+            commandTimeout: .span(sessionConfiguration.limits.commandTimeout)
+        )
+        try pipeline.addHandler(SMTPSessionHandler(session: session, environment: environment))
+    }
+
+    // MARK: - Shutdown
+
+    private func stopAccepting() {
+        let channels = state.withLock { state in
+            defer { state.serverChannels = [] }
+            return state.serverChannels
+        }
+        for channel in channels { channel.close(promise: nil) }
+    }
+
+    private func drainConnections(graceful: Bool) async {
+        let open = registry.beginShutdown()
+        guard !open.isEmpty else { return }
+        let loop = group.next()
+        if graceful {
+            logger.info("draining connections", metadata: ["connections": "\(open.count)"])
+            for channel in open {
+                channel.eventLoop.execute {
+                    channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+                }
+            }
+            let drained = registry.whenDrained(on: loop)
+            let timeout = loop.scheduleTask(in: configuration.drainTimeout) {}
+            let first = loop.makePromise(of: Void.self)
+            drained.cascade(to: first)
+            timeout.futureResult.cascade(to: first)
+            try? await first.futureResult.get()
+            timeout.cancel()
+        }
+        let remaining = registry.channels
+        if !remaining.isEmpty {
+            logger.info("closing remaining connections", metadata: ["connections": "\(remaining.count)"])
+            for channel in remaining { channel.close(promise: nil) }
+        }
+        // Bounded: closing a socket completes promptly.
+        let closed = registry.whenDrained(on: loop)
+        let limit = loop.scheduleTask(in: .seconds(5)) {}
+        let done = loop.makePromise(of: Void.self)
+        closed.cascade(to: done)
+        limit.futureResult.cascade(to: done)
+        try? await done.futureResult.get()
+        limit.cancel()
+    }
+
+    private func finish(error: any Error) {
+        let waiters = state.withLock { state in
+            state.phase = .stopped
+            defer { state.addressWaiters = [] }
+            return state.addressWaiters
+        }
+        for waiter in waiters { waiter.resume(throwing: error) }
+    }
+}
+
+/// Answers a connection over the limits with one reply and closes it.
+extension TimeAmount {
+    /// The same span as `duration`, in nanoseconds (saturating).
+    fileprivate static func span(_ duration: Duration) -> TimeAmount {
+        let (seconds, attoseconds) = duration.components
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return .nanoseconds(overflow ? .max : whole &+ attoseconds / 1_000_000_000)
+    }
+}
+
+private final class RefusalHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let reply: SMTPReply
+    private var sent = false
+
+    init(reply: SMTPReply) { self.reply = reply }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { refuse(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        refuse(context: context)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    private func refuse(context: ChannelHandlerContext) {
+        guard !sent else { return }
+        sent = true
+        let buffer = context.channel.allocator.buffer(bytes: reply.encoded)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(buffer)).assumeIsolated().whenComplete { _ in
+            channel.close(promise: nil)
+        }
+        // A client that never reads (or never finishes the handshake on port 465) is not waited for long.
+        context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(10)) { channel.close(promise: nil) }
+    }
+}
