@@ -1,0 +1,207 @@
+import Logging
+
+/// One configuration key: its name, how it is read into a ``DaemonConfiguration`` and written back.
+struct ConfigurationKey: Sendable {
+    /// The key as written in the file.
+    var name: String
+    /// Whether a change needs a restart (SIGHUP cannot apply it).
+    var needsRestart: Bool
+    /// Reads a value.
+    var apply: @Sendable (inout DaemonConfiguration, String) throws(ConfigurationError) -> Void
+    /// Writes the current value.
+    var render: @Sendable (DaemonConfiguration) -> String
+}
+
+extension DaemonConfiguration {
+    /// Every key, in the order of `sasl-smtpd(8)` and of `--check-config`.
+    static let keys: [ConfigurationKey] = [
+        text("hostname", \.hostname, nonEmpty: true),
+        listen("submission_listen", \.submissionListen),
+        listen("smtps_listen", \.smtpsListen),
+        listen("plain_listen", \.plainListen),
+        path("tls_certificate", \.tlsCertificate),
+        path("tls_key", \.tlsKey),
+        ConfigurationKey(
+            name: "tls_minimum_version",
+            needsRestart: false,
+            apply: { configuration, value throws(ConfigurationError) in
+                guard value == "1.2" || value == "1.3" else { throw ConfigurationError("expected 1.2 or 1.3") }
+                configuration.tlsMinimumVersion = value
+            },
+            render: { $0.tlsMinimumVersion }
+        ),
+        path("sasldb_path", \.sasldbPath),
+        text("default_realm", \.defaultRealm, nonEmpty: false),
+        mechanisms("mechanisms", \.mechanisms),
+        mechanisms("mechanisms_without_tls", \.mechanismsWithoutTLS),
+        flag("require_tls", \.requireTLS),
+        ConfigurationKey(
+            name: "digest_md5_hosts",
+            needsRestart: false,
+            apply: { configuration, value throws(ConfigurationError) in
+                configuration.digestMD5Hosts = words(value)
+            },
+            render: { $0.digestMD5Hosts.joined(separator: " ") }
+        ),
+        number("scram_iterations", \.scramIterations, 4096...65536),
+        ConfigurationKey(
+            name: "sink",
+            needsRestart: true,
+            apply: { configuration, value throws(ConfigurationError) in
+                configuration.sink = try SinkSpecification(parsing: value)
+            },
+            render: { $0.sink.description }
+        ),
+        number("sink_timeout", \.sinkTimeout, 1...3600, needsRestart: true),
+        ConfigurationKey(
+            name: "sender_login_map",
+            needsRestart: false,
+            apply: { configuration, value throws(ConfigurationError) in
+                guard value.isEmpty || value.hasPrefix("/") else {
+                    throw ConfigurationError("expected an absolute path")
+                }
+                configuration.senderLoginMap = value
+            },
+            render: { $0.senderLoginMap }
+        ),
+        flag("allow_any_sender", \.allowAnySender),
+        flag("allow_null_sender", \.allowNullSender),
+        number("message_size_limit", \.messageSizeLimit, 1024...(1 << 30)),
+        number("recipient_limit", \.recipientLimit, 1...10_000),
+        number("messages_per_connection", \.messagesPerConnection, 1...100_000),
+        number("command_timeout", \.commandTimeout, 1...3600),
+        number("auth_failure_limit", \.authFailureLimit, 1...100),
+        number("error_limit", \.errorLimit, 1...1000),
+        number("max_connections", \.maxConnections, 1...1_000_000, needsRestart: true),
+        number("max_connections_per_address", \.maxConnectionsPerAddress, 1...1_000_000, needsRestart: true),
+        number("drain_timeout", \.drainTimeout, 0...3600, needsRestart: true),
+        flag("received_header", \.receivedHeader),
+        flag("received_header_client_address", \.receivedHeaderClientAddress),
+        text("user", \.user, nonEmpty: false, needsRestart: true),
+        text("group", \.group, nonEmpty: false, needsRestart: true),
+        ConfigurationKey(
+            name: "log_level",
+            needsRestart: false,
+            apply: { configuration, value throws(ConfigurationError) in
+                guard let level = Logger.Level(rawValue: value.lowercased()) else {
+                    throw ConfigurationError("expected trace, debug, info, notice, warning, error or critical")
+                }
+                configuration.logLevel = level
+            },
+            render: { $0.logLevel.rawValue }
+        ),
+    ]
+
+    // MARK: - Kinds of keys
+
+    private static func text(
+        _ name: String,
+        _ field: WritableKeyPath<DaemonConfiguration, String> & Sendable,
+        nonEmpty: Bool,
+        needsRestart: Bool = false
+    ) -> ConfigurationKey {
+        ConfigurationKey(
+            name: name,
+            needsRestart: needsRestart,
+            apply: { configuration, value throws(ConfigurationError) in
+                guard !(nonEmpty && value.isEmpty) else { throw ConfigurationError("cannot be empty") }
+                guard !value.contains(where: { $0.isWhitespace || $0.asciiValue.map { $0 < 0x20 } == true }) else {
+                    throw ConfigurationError("cannot hold blanks or control characters")
+                }
+                configuration[keyPath: field] = value
+            },
+            render: { $0[keyPath: field] }
+        )
+    }
+
+    private static func path(
+        _ name: String,
+        _ field: WritableKeyPath<DaemonConfiguration, String> & Sendable
+    ) -> ConfigurationKey {
+        ConfigurationKey(
+            name: name,
+            needsRestart: false,
+            apply: { configuration, value throws(ConfigurationError) in
+                guard value.hasPrefix("/") else { throw ConfigurationError("expected an absolute path") }
+                configuration[keyPath: field] = value
+            },
+            render: { $0[keyPath: field] }
+        )
+    }
+
+    private static func flag(
+        _ name: String,
+        _ field: WritableKeyPath<DaemonConfiguration, Bool> & Sendable
+    ) -> ConfigurationKey {
+        ConfigurationKey(
+            name: name,
+            needsRestart: false,
+            apply: { configuration, value throws(ConfigurationError) in
+                switch value.lowercased() {
+                case "yes", "true", "on", "1": configuration[keyPath: field] = true
+                case "no", "false", "off", "0": configuration[keyPath: field] = false
+                default: throw ConfigurationError("expected yes or no")
+                }
+            },
+            render: { $0[keyPath: field] ? "yes" : "no" }
+        )
+    }
+
+    private static func number(
+        _ name: String,
+        _ field: WritableKeyPath<DaemonConfiguration, Int> & Sendable,
+        _ range: ClosedRange<Int>,
+        needsRestart: Bool = false
+    ) -> ConfigurationKey {
+        ConfigurationKey(
+            name: name,
+            needsRestart: needsRestart,
+            apply: { configuration, value throws(ConfigurationError) in
+                guard let number = Int(value), range.contains(number) else {
+                    throw ConfigurationError("expected a whole number from \(range.lowerBound) to \(range.upperBound)")
+                }
+                configuration[keyPath: field] = number
+            },
+            render: { String($0[keyPath: field]) }
+        )
+    }
+
+    private static func listen(
+        _ name: String,
+        _ field: WritableKeyPath<DaemonConfiguration, [ListenAddress]> & Sendable
+    ) -> ConfigurationKey {
+        ConfigurationKey(
+            name: name,
+            needsRestart: true,
+            apply: { configuration, value throws(ConfigurationError) in
+                configuration[keyPath: field] = try ListenAddress.parseList(value)
+            },
+            render: { $0[keyPath: field].map(\.description).joined(separator: ", ") }
+        )
+    }
+
+    private static func mechanisms(
+        _ name: String,
+        _ field: WritableKeyPath<DaemonConfiguration, [String]> & Sendable
+    ) -> ConfigurationKey {
+        ConfigurationKey(
+            name: name,
+            needsRestart: false,
+            apply: { configuration, value throws(ConfigurationError) in
+                let names = words(value).map { $0.uppercased() }
+                for name in names where !knownMechanisms.contains(name) {
+                    throw ConfigurationError(
+                        "unknown mechanism \(name) (known: \(knownMechanisms.joined(separator: " ")))"
+                    )
+                }
+                configuration[keyPath: field] = names
+            },
+            render: { $0[keyPath: field].joined(separator: " ") }
+        )
+    }
+
+    /// Words separated by blanks or commas.
+    static func words(_ text: String) -> [String] {
+        text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }).map(String.init)
+    }
+}

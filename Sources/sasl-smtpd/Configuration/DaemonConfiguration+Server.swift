@@ -1,0 +1,85 @@
+import NIOCore
+import NIOSSL
+import SASLDB
+import SASLMechanisms
+import SMTPSubmission
+
+extension DaemonConfiguration {
+    /// The listeners, in the order submission, implicit TLS, plain.
+    var listeners: [SMTPServerConfiguration.Listener] {
+        submissionListen.map { .init(host: $0.host, port: $0.port, kind: .submission) }
+            + smtpsListen.map { .init(host: $0.host, port: $0.port, kind: .implicitTLS) }
+            + plainListen.map { .init(host: $0.host, port: $0.port, kind: .plain) }
+    }
+
+    /// Whether any listener needs the certificate.
+    var needsTLS: Bool { !submissionListen.isEmpty || !smtpsListen.isEmpty }
+
+    /// The server's configuration, with TLS material already read.
+    func serverConfiguration(tls: SMTPTLSConfiguration?) -> SMTPServerConfiguration {
+        SMTPServerConfiguration(
+            listeners: listeners,
+            tls: tls,
+            maximumConnections: maxConnections,
+            maximumConnectionsPerAddress: maxConnectionsPerAddress,
+            drainTimeout: .seconds(Int64(drainTimeout))
+        )
+    }
+
+    /// The TLS configuration from certificate and key bytes read by the daemon.
+    func tlsConfiguration(certificateChain: [UInt8], privateKey: [UInt8]) -> SMTPTLSConfiguration {
+        SMTPTLSConfiguration(
+            source: .pem(certificateChain: certificateChain, privateKey: privateKey),
+            minimumVersion: tlsMinimumVersion == "1.3" ? .tlsv13 : .tlsv12
+        )
+    }
+
+    /// What every session uses; the store is read through `sasldb_path` at each AUTH, never held open.
+    func sessionConfiguration(loginMap: SenderLoginMap) -> SMTPSessionConfiguration {
+        let store = CredentialStore(backend: FileBackend(path: sasldbPath))
+        let context = SASLServerContext(lookup: store, hostName: hostname, defaultRealm: effectiveRealm)
+        var limits = SMTPLimits()
+        limits.messageSize = messageSizeLimit
+        limits.recipientsPerMessage = recipientLimit
+        limits.messagesPerConnection = messagesPerConnection
+        limits.commandTimeout = .seconds(commandTimeout)
+        limits.failedAuthPerConnection = authFailureLimit
+        limits.errorsPerConnection = errorLimit
+        return SMTPSessionConfiguration(
+            hostName: hostname,
+            saslContext: context,
+            mechanisms: MechanismPolicy(enabled: mechanisms, allowedWithoutTLS: Set(mechanismsWithoutTLS)),
+            scramIterations: scramIterations,
+            digestHosts: digestMD5Hosts.contains("*") ? .any : .hostName(alsoAccepting: digestMD5Hosts),
+            limits: limits,
+            requiresTLS: requireTLS,
+            senderPolicy: SenderPolicy(
+                allowsOwnAddress: true,
+                allowsNullSender: allowNullSender,
+                allowsAnySender: allowAnySender,
+                loginMap: loginMap
+            ),
+            receivedHeader: SMTPReceivedHeaderOptions(
+                isEnabled: receivedHeader,
+                includesClientAddress: receivedHeaderClientAddress
+            ),
+            clock: { SystemInfo.now() }
+        )
+    }
+
+    /// Reads `sender_login_map` (an empty map when unset).
+    func loadSenderLoginMap() throws(ConfigurationError) -> SenderLoginMap {
+        guard !senderLoginMap.isEmpty else { return SenderLoginMap() }
+        let text = try ConfigurationFile.read(senderLoginMap)
+        do throws(SenderLoginMapError) {
+            return try SenderLoginMap(parsing: text, defaultRealm: effectiveRealm)
+        } catch {
+            throw ConfigurationError("\(senderLoginMap): \(error)")
+        }
+    }
+
+    /// The sink for `sink`.
+    func makeSink() -> any MessageSink {
+        sink.makeSink(timeout: .seconds(sinkTimeout), heloName: hostname)
+    }
+}

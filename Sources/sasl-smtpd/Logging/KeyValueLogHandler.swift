@@ -1,0 +1,113 @@
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A swift-log handler writing one line per event to standard error, as `key=value` fields:
+///
+/// ```
+/// 2024-05-24T15:44:17Z level=info msg=auth smtp.session=4AbC9dE client.address=192.0.2.1 auth.result=success
+/// ```
+///
+/// Values with blanks, quotes, `=` or control characters are quoted, with `\"`, `\\`, `\n`, `\r`, `\t` and `\xNN`
+/// escapes, so one event is always one line whatever a client sent. The level is shared by every logger and can be
+/// changed while running (``setLevel(_:)``, on SIGHUP).
+struct KeyValueLogHandler: LogHandler {
+    /// The level of every handler.
+    private static let sharedLevel = Atomic<UInt8>(2)
+
+    /// Changes the level of every handler.
+    static func setLevel(_ level: Logger.Level) {
+        sharedLevel.store(UInt8(Logger.Level.allCases.firstIndex(of: level) ?? 2), ordering: .relaxed)
+    }
+
+    /// The logger's label, logged as `logger=` unless it is the daemon's own.
+    let label: String
+    var metadata: Logger.Metadata = [:]
+    var metadataProvider: Logger.MetadataProvider?
+
+    var logLevel: Logger.Level {
+        get {
+            let index = Int(Self.sharedLevel.load(ordering: .relaxed))
+            return Logger.Level.allCases.indices.contains(index) ? Logger.Level.allCases[index] : .info
+        }
+        set { Self.setLevel(newValue) }
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var fields = metadata
+        if let provided = metadataProvider?.get() { fields.merge(provided) { _, new in new } }
+        if let extra = event.metadata { fields.merge(extra) { _, new in new } }
+        var line = Self.timestamp() + " level=" + event.level.rawValue + " msg=" + Self.quoted("\(event.message)")
+        if label != "sasl-smtpd" { line += " logger=" + Self.quoted(label) }
+        for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
+            line += " " + Self.quoted(key) + "=" + Self.quoted(Self.flatten(value))
+        }
+        if let error = event.error { line += " error=" + Self.quoted("\(error)") }
+        line += "\n"
+        var bytes = Array(line.utf8)
+        bytes.withUnsafeMutableBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = write(2, raw.baseAddress.map { $0 + offset }, raw.count - offset)
+                if written < 0 && errno == EINTR { continue }
+                guard written > 0 else { return }
+                offset += written
+            }
+        }
+    }
+
+    /// A value as one token: as is when it is plain, else in quotes with escapes.
+    static func quoted(_ value: String) -> String {
+        let plain =
+            !value.isEmpty
+            && value.unicodeScalars.allSatisfy { scalar in
+                scalar.value > 0x20 && scalar.value != 0x7F && scalar != "\"" && scalar != "=" && scalar != "\\"
+            }
+        if plain { return value }
+        var out = "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7F {
+                    out += "\\x" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+
+    private static func flatten(_ value: Logger.Metadata.Value) -> String {
+        switch value {
+        case .string(let text): return text
+        case .stringConvertible(let convertible): return convertible.description
+        case .array(let values): return values.map(flatten).joined(separator: ",")
+        case .dictionary(let values):
+            return values.sorted { $0.key < $1.key }.map { "\($0.key):\(flatten($0.value))" }.joined(separator: ",")
+        }
+    }
+
+    /// UTC, to the second: `2024-05-24T15:44:17Z`.
+    private static func timestamp() -> String {
+        var seconds = time(nil)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T"
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
+    }
+}

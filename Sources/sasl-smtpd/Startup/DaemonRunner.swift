@@ -1,0 +1,189 @@
+import Logging
+import NIOCore
+import SMTPSubmission
+import ServiceLifecycle
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Starts and runs the daemon, in Postfix's order: read the configuration, the certificate and the key as root,
+/// check the files it trusts, bind the listeners, drop to the configured user and group, then serve until SIGTERM or
+/// SIGINT (graceful: sessions finish their message), reloading on SIGHUP.
+struct DaemonRunner {
+    let configuration: DaemonConfiguration
+    let source: ConfigurationSource
+    /// `--demo`: serving as the invoking user is expected, even root; instructions are printed.
+    let demoDirectory: String?
+    let logger: Logger
+
+    func run() async throws {
+        let identity = try runIdentity()
+        let keyOwners = TLSMaterial.keyOwners(identity: identity)
+
+        var tls: SMTPTLSConfiguration?
+        if configuration.needsTLS {
+            let (material, warnings) = try TLSMaterial.load(configuration, keyOwners: keyOwners)
+            for warning in warnings { logger.warning("certificate", metadata: ["detail": .string(warning)]) }
+            tls = material
+        }
+        if let warning = try FileChecks.checkDatabase(configuration.sasldbPath) {
+            logger.warning("database", metadata: ["detail": .string(warning)])
+        }
+        try prepareSpool(for: identity)
+        let loginMap = try configuration.loadSenderLoginMap()
+
+        let server: SMTPServer
+        do throws(SMTPServerError) {
+            server = try SMTPServer(
+                configuration: configuration.serverConfiguration(tls: tls),
+                sessionConfiguration: configuration.sessionConfiguration(loginMap: loginMap),
+                sink: configuration.makeSink(),
+                logger: logger
+            )
+        } catch {
+            throw ConfigurationError("\(error)")
+        }
+        let reload = ReloadService(
+            source: source,
+            startup: configuration,
+            identity: identity,
+            server: server,
+            logger: logger
+        )
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [
+                .init(
+                    service: server,
+                    successTerminationBehavior: .gracefullyShutdownGroup,
+                    failureTerminationBehavior: .gracefullyShutdownGroup,
+                    serviceName: "smtp"
+                ),
+                .init(
+                    service: reload,
+                    successTerminationBehavior: .ignore,
+                    failureTerminationBehavior: .gracefullyShutdownGroup,
+                    serviceName: "reload"
+                ),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        )
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(configuration.drainTimeout + 15)
+        let group = ServiceGroup(configuration: groupConfiguration)
+
+        logger.notice(
+            "starting",
+            metadata: [
+                "hostname": .string(configuration.hostname),
+                "sink": .string(configuration.sink.description),
+                "user": .string(identity?.userName ?? "(unchanged)"),
+            ]
+        )
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            tasks.addTask { await afterBinding(server: server, identity: identity) }
+            try await tasks.waitForAll()
+        }
+        logger.notice("exiting")
+    }
+
+    /// The identity to switch to, `nil` to keep the current one.
+    private func runIdentity() throws(ConfigurationError) -> RunIdentity? {
+        let uid = geteuid()
+        guard !configuration.user.isEmpty else {
+            if uid == 0 {
+                if demoDirectory == nil {
+                    throw ConfigurationError(
+                        "refusing to serve as root: set user (and group) to an unprivileged account such as sasl-smtpd"
+                    )
+                }
+                logger.warning("demo serves as root: do not expose it beyond 127.0.0.1")
+            }
+            return nil
+        }
+        let identity = try RunIdentity(user: configuration.user, group: configuration.group)
+        if uid == 0 { return identity }
+        guard identity.uid == uid else {
+            throw ConfigurationError(
+                "user = \(configuration.user) needs the daemon to start as root (it runs as uid \(uid)); "
+                    + "set user = (empty) to serve as the invoking user"
+            )
+        }
+        return nil
+    }
+
+    /// A Maildir spool that does not exist is created (0700) for the daemon's user while still root.
+    private func prepareSpool(for identity: RunIdentity?) throws(ConfigurationError) {
+        guard case .maildir(let directory) = configuration.sink else { return }
+        if mkdir(directory, 0o700) == 0 {
+            if let identity, geteuid() == 0 {
+                guard chown(directory, identity.uid, identity.gid) == 0 else {
+                    throw ConfigurationError(
+                        "cannot give \(directory) to \(identity.userName): \(SystemInfo.describe(errno))"
+                    )
+                }
+            }
+        } else if errno != EEXIST {
+            throw ConfigurationError(
+                "cannot create the spool \(directory): \(SystemInfo.describe(errno)) (its parent must exist)"
+            )
+        }
+    }
+
+    /// Once every listener is bound: drop privileges, check what the unprivileged daemon must reach, say it is ready.
+    /// A failure here ends the process at once: it must never serve with root privileges it meant to give up.
+    private func afterBinding(server: SMTPServer, identity: RunIdentity?) async {
+        let addresses: [SocketAddress]
+        do {
+            addresses = try await server.listeningAddresses()
+        } catch {
+            return  // the server failed to bind; the group reports why
+        }
+        do throws(ConfigurationError) {
+            if let identity {
+                try identity.adopt()
+                logger.info(
+                    "privileges dropped",
+                    metadata: ["user": .string(identity.userName), "uid": "\(identity.uid)", "gid": "\(identity.gid)"]
+                )
+            }
+            try checkAfterDrop()
+        } catch {
+            logger.critical("cannot serve", metadata: ["detail": .string(error.message)])
+            exit(1)
+        }
+        let listening = addresses.map { address in
+            let host = address.ipAddress.map { $0.contains(":") ? "[\($0)]" : $0 } ?? "\(address)"
+            return "\(host):\(address.port ?? 0)"
+        }
+        logger.notice("ready", metadata: ["listen": .string(listening.joined(separator: ","))])
+        if let demoDirectory {
+            let ports = zip(configuration.listeners, addresses).map { ($0.kind, $1.port) }
+            let submission = ports.first { $0.0 == .submission }?.1
+            let smtps = ports.first { $0.0 == .implicitTLS }?.1
+            print(DemoSetup.instructions(root: demoDirectory, submissionPort: submission, smtpsPort: smtps))
+            fflush(nil)
+        }
+    }
+
+    /// The database must be readable and the spool writable by the user the daemon now is.
+    private func checkAfterDrop() throws(ConfigurationError) {
+        if let problem = FileChecks.readableProblem(configuration.sasldbPath) {
+            throw ConfigurationError(
+                "sasldb_path \(configuration.sasldbPath) is not readable by the daemon's user (\(problem)); "
+                    + "on Debian: adduser \(configuration.user) sasl"
+            )
+        }
+        if case .maildir = configuration.sink, let sink = configuration.makeSink() as? MaildirSink {
+            do throws(MessageSinkError) {
+                try sink.prepare()
+            } catch {
+                throw ConfigurationError("the spool is not usable by the daemon's user: \(error)")
+            }
+        }
+        if case .sendmail(let path) = configuration.sink, !FileChecks.isExecutable(path) {
+            throw ConfigurationError("sink \(configuration.sink): \(path) is not an executable file")
+        }
+    }
+}

@@ -1,0 +1,74 @@
+@preconcurrency import Dispatch
+import Logging
+import SMTPSubmission
+import ServiceLifecycle
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reloads on SIGHUP, without dropping a session: the configuration file (host name, mechanisms, limits, sender map,
+/// database path, log level) and the certificate and key. New connections get the new values; sessions in progress
+/// keep theirs. A configuration or certificate that does not load is logged and the running one kept.
+///
+/// Listeners, the sink, the user and the connection limits need a restart; a changed value is logged as such.
+struct ReloadService: Service {
+    let source: ConfigurationSource
+    let startup: DaemonConfiguration
+    let identity: RunIdentity?
+    let server: SMTPServer
+    let logger: Logger
+
+    func run() async throws {
+        let signals = AsyncStream<Void> { continuation in
+            signal(SIGHUP, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+            source.setEventHandler { continuation.yield() }
+            continuation.onTermination = { _ in source.cancel() }
+            source.resume()
+        }
+        for await _ in signals.cancelOnGracefulShutdown() {
+            reload()
+        }
+    }
+
+    /// One reload.
+    func reload() {
+        logger.info("reload requested", metadata: ["config": .string(source.path)])
+        let configuration: DaemonConfiguration
+        do throws(ConfigurationError) {
+            let (loaded, warnings) = try source.load()
+            for warning in warnings { logger.warning("configuration", metadata: ["detail": .string(warning)]) }
+            configuration = loaded
+        } catch {
+            logger.error("reload failed, configuration kept", metadata: ["detail": .string(error.message)])
+            return
+        }
+        for key in configuration.restartKeysChanged(from: startup) {
+            logger.warning("changed key needs a restart", metadata: ["key": .string(key)])
+        }
+        do throws(ConfigurationError) {
+            // Everything is read and checked first; only then is anything applied.
+            let loginMap = try configuration.loadSenderLoginMap()
+            if let warning = try FileChecks.checkDatabase(configuration.sasldbPath) {
+                logger.warning("database", metadata: ["detail": .string(warning)])
+            }
+            if configuration.needsTLS {
+                let owners = TLSMaterial.keyOwners(identity: identity)
+                let (tls, warnings) = try TLSMaterial.load(configuration, keyOwners: owners)
+                for warning in warnings { logger.warning("certificate", metadata: ["detail": .string(warning)]) }
+                do throws(SMTPServerError) {
+                    try server.reloadTLS(tls)
+                } catch {
+                    throw ConfigurationError("\(error)")
+                }
+            }
+            server.updateSessionConfiguration(configuration.sessionConfiguration(loginMap: loginMap))
+        } catch {
+            logger.error("reload failed, configuration kept", metadata: ["detail": .string(error.message)])
+            return
+        }
+        KeyValueLogHandler.setLevel(configuration.logLevel)
+        logger.notice("reloaded", metadata: ["config": .string(source.path)])
+    }
+}
