@@ -12,7 +12,11 @@ let fuzzTargets = [
     "FuzzDumpFormat",
     "FuzzPasswordList",
     "FuzzRecords",
+    "FuzzSMTPSession",
 ]
+
+/// Targets that also drive the SMTP submission session (and so link SMTPSubmission, with its NIO dependencies).
+let smtpTargets: Set<String> = ["FuzzSMTPSession"]
 
 let package = Package(
     name: "sasldb-fuzz",
@@ -38,7 +42,7 @@ let package = Package(
                     "FuzzSupport",
                     .product(name: "SASLDB", package: "sasldb"),
                     .product(name: "SASLMechanisms", package: "sasldb"),
-                ]
+                ] + (smtpTargets.contains(name) ? [.product(name: "SMTPSubmission", package: "sasldb")] : [])
             )
         },
     swiftLanguageModes: [.v6]
