@@ -96,11 +96,11 @@ public struct PlainMechanism: SASLServerMechanism {
         }
         // RFC 4616 makes each part UTF-8; the reason names the part, never its bytes.
         for (part, name) in [(authzid, "authorization identity"), (authcid, "authentication identity")] {
-            guard PasswordCheck.isValidUTF8(part) else {
+            guard isValidUTF8(part) else {
                 return .failure(.malformed(reason: "the PLAIN \(name) is not valid UTF-8"))
             }
         }
-        guard PasswordCheck.isValidUTF8(password) else {
+        guard isValidUTF8(password) else {
             return .failure(.malformed(reason: "the PLAIN password is not valid UTF-8"))
         }
 
@@ -189,20 +189,6 @@ enum PasswordCheck {
 
     /// The stand-in plaintext; its value does not matter, since a match is discarded.
     private static let dummyPassword = [UInt8](repeating: 0x5a, count: 16)
-
-    /// Whether `bytes` is well-formed UTF-8 (no overlong forms, surrogates or code points above U+10FFFF), checked
-    /// without building a `String`, which would be one more copy of a password that nobody can zero.
-    static func isValidUTF8(_ bytes: some Collection<UInt8>) -> Bool {
-        var iterator = bytes.makeIterator()
-        var decoder = Unicode.UTF8()
-        while true {
-            switch decoder.decode(&iterator) {
-            case .scalarValue: continue
-            case .emptyInput: return true
-            case .error: return false
-            }
-        }
-    }
 
     /// Overwrites a buffer that held a password. The store through a pointer is kept by the optimiser because the
     /// buffer is released by an opaque runtime call afterwards.

@@ -1,3 +1,5 @@
+import SASLDB
+
 /// Turns one command line (without its CRLF) into an ``SMTPCommand``, or the reply that refuses it.
 ///
 /// Verbs are case-insensitive. The line must be UTF-8 without NUL or other control characters; bytes beyond ASCII
@@ -24,7 +26,7 @@ public enum SMTPCommandParser {
     public static func parse(_ line: [UInt8]) throws(SMTPCommandError) -> SMTPCommand {
         guard !line.contains(0) else { throw SMTPCommandError(.nulInCommand) }
         guard !line.contains(where: SMTPSyntax.isControl) else { throw SMTPCommandError(.controlCharacterInCommand) }
-        guard SMTPSyntax.isValidUTF8(line) else { throw SMTPCommandError(.eightBitInCommand) }
+        guard isValidUTF8(line) else { throw SMTPCommandError(.eightBitInCommand) }
         var end = line.count
         // Trailing spaces are not in the grammar, but harmless, and some clients send them.
         while end > 0, line[end - 1] == SMTPSyntax.space { end -= 1 }

@@ -1,3 +1,5 @@
+import SASLDB
+
 /// A mailbox of RFC 5321 (`Local-part "@" ( Domain / address-literal )`), in canonical form.
 ///
 /// The local part keeps its case (RFC 5321 section 2.4 makes it case-sensitive) and is stored as a dot-string
@@ -19,7 +21,7 @@ public struct SMTPMailbox: Sendable, Hashable, CustomStringConvertible {
     /// the text is not a mailbox.
     public init?(parsing text: String) {
         let bytes = Array(text.utf8)
-        guard SMTPSyntax.isValidUTF8(bytes), !bytes.contains(where: SMTPSyntax.isControl) else { return nil }
+        guard isValidUTF8(bytes), !bytes.contains(where: SMTPSyntax.isControl) else { return nil }
         var scanner = SMTPAddressScanner(bytes)
         guard let mailbox = scanner.scanMailbox(), scanner.isAtEnd else { return nil }
         self = mailbox
