@@ -5,18 +5,8 @@ import XCTest
 
 /// BerkeleyDBFile against Debian's Cyrus tools and db5.3-util: files we write must be listed by `sasldblistusers2`
 /// and dump byte-identically with `db5.3_dump`, and files `saslpasswd2` writes must read back exactly.
-final class BerkeleyDBFileTests: XCTestCase {
-    private var directory = ""
-
-    override func setUpWithError() throws {
-        directory = try makeScratchDirectory(prefix: "bdb")
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-
-    private func path(_ name: String) -> String { "\(directory)/\(name)" }
+final class BerkeleyDBFileTests: ScratchDirectoryTestCase {
+    override class var scratchPrefix: String { "bdb" }
 
     // MARK: Interoperability with Cyrus and db5.3-util
 
@@ -120,78 +110,23 @@ final class BerkeleyDBFileTests: XCTestCase {
     // MARK: Records
 
     func testBinaryValuesWithNULBytesRoundTrip() throws {
-        let file = path("binary.db")
-        let values: [[UInt8]] = [
-            [0], [0, 0, 0], [0x61, 0, 0x62], Array(0...255), [], [UInt8](repeating: 0xab, count: 8191),
-        ]
-        let db = try BerkeleyDBFile.open(path: file, mode: .create(permissions: 0o600))
-        for (index, value) in values.enumerated() {
-            try db.store(Array("u\(index)\0r\0p".utf8), value)
-        }
-        db.close()
-
-        let reader = try BerkeleyDBFile.open(path: file, mode: .read)
-        defer { reader.close() }
-        for (index, value) in values.enumerated() {
-            XCTAssertEqual(try reader.fetch(Array("u\(index)\0r\0p".utf8)), value, "value \(index)")
-        }
-        XCTAssertNil(try reader.fetch(Array("nobody\0r\0p".utf8)))
+        try checkBinaryValuesWithNULBytesRoundTrip(BerkeleyDBFile.self)
     }
 
     func testStoreReplacesAndDeleteReportsWhetherTheKeyExisted() throws {
-        let db = try BerkeleyDBFile.open(path: path("rw.db"), mode: .create(permissions: 0o600))
-        defer { db.close() }
-        try db.store(aliceKey, Array("one".utf8))
-        try db.store(aliceKey, Array("two".utf8))
-        XCTAssertEqual(try db.fetch(aliceKey), Array("two".utf8))
-        var count = 0
-        try db.forEachRecord { _, _ in count += 1 }
-        XCTAssertEqual(count, 1)
-        XCTAssertTrue(try db.delete(aliceKey))
-        XCTAssertNil(try db.fetch(aliceKey))
-        XCTAssertFalse(try db.delete(aliceKey))
-        XCTAssertFalse(try db.delete(Array("never\0stored\0key".utf8)))
+        try checkStoreReplacesAndDeleteReportsWhetherTheKeyExisted(BerkeleyDBFile.self)
     }
 
     func testForEachRecordVisitsEveryRecordOnce() throws {
-        let db = try BerkeleyDBFile.open(path: path("many.db"), mode: .create(permissions: 0o600))
-        defer { db.close() }
-        for index in 0..<2000 {
-            try db.store(Array("user\(index)\0realm\0userPassword".utf8), Array("pw\(index)".utf8))
-        }
-        var seen: [[UInt8]: [UInt8]] = [:]
-        try db.forEachRecord { key, value in
-            XCTAssertNil(seen.updateValue(value, forKey: key), "key visited twice")
-        }
-        XCTAssertEqual(seen.count, 2000)
-        XCTAssertEqual(seen[Array("user1234\0realm\0userPassword".utf8)], Array("pw1234".utf8))
+        try checkForEachRecordVisitsEveryRecordOnce(BerkeleyDBFile.self)
     }
 
     func testErrorThrownByBodyStopsIteration() throws {
-        struct Stop: Error {}
-        let db = try BerkeleyDBFile.open(path: path("stop.db"), mode: .create(permissions: 0o600))
-        defer { db.close() }
-        for index in 0..<10 {
-            try db.store(Array("k\(index)".utf8), [1])
-        }
-        var visits = 0
-        XCTAssertThrowsError(
-            try db.forEachRecord { _, _ in
-                visits += 1
-                throw Stop()
-            }
-        ) { XCTAssertTrue($0 is Stop) }
-        XCTAssertEqual(visits, 1)
-        // The cursor was closed on the way out, so the handle still works.
-        XCTAssertEqual(try db.fetch(Array("k3".utf8)), [1])
+        try checkErrorThrownByBodyStopsIteration(BerkeleyDBFile.self)
     }
 
     func testCreateAppliesPermissionsAndInitialisesAnExistingEmptyFile() throws {
-        let fresh = path("fresh.db")
-        let previous = umask(0o022)
-        defer { umask(previous) }
-        try BerkeleyDBFile.open(path: fresh, mode: .create(permissions: 0o640)).close()
-        XCTAssertEqual(try permissions(of: fresh), 0o640)
+        try checkCreateAppliesPermissions(BerkeleyDBFile.self)
 
         // Writers create their private copy as an empty file first and then open it in create mode.
         let empty = path("empty.db")
@@ -218,30 +153,17 @@ final class BerkeleyDBFileTests: XCTestCase {
     }
 
     func testUseAfterCloseThrowsInsteadOfCrashing() throws {
-        let db = try BerkeleyDBFile.open(path: path("closed.db"), mode: .create(permissions: 0o600))
-        db.close()
-        db.close()
-        XCTAssertThrowsError(try db.fetch(aliceKey))
+        try checkUseAfterCloseThrowsInsteadOfCrashing(BerkeleyDBFile.self)
     }
 
     // MARK: Open errors
 
     func testMissingFileIsFileNotFound() throws {
-        let missing = path("missing.db")
-        for mode in [DatabaseOpenMode.read, .write] {
-            XCTAssertThrowsError(try BerkeleyDBFile.open(path: missing, mode: mode)) {
-                XCTAssertEqual($0 as? SASLDBError, .fileNotFound(path: missing))
-            }
-        }
-        XCTAssertFalse(FileManager.default.fileExists(atPath: missing))
+        try checkMissingFileIsFileNotFound(BerkeleyDBFile.self)
     }
 
     func testSQLiteFileIsNotADatabase() throws {
-        let file = path("sqlite.db")
-        try makeSQLiteFile(file)
-        XCTAssertThrowsError(try BerkeleyDBFile.open(path: file, mode: .read)) {
-            XCTAssertEqual($0 as? SASLDBError, .notADatabase(path: file, looksLike: "an SQLite 3 database"))
-        }
+        try checkSQLiteFileIsNotADatabase(BerkeleyDBFile.self)
     }
 
     func testBtreeAndGDBMFilesAreNotADatabase() throws {
@@ -263,23 +185,11 @@ final class BerkeleyDBFileTests: XCTestCase {
     }
 
     func testEmptyFileIsNotADatabaseForReaders() throws {
-        let file = path("empty")
-        XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: Data()))
-        XCTAssertThrowsError(try BerkeleyDBFile.open(path: file, mode: .read)) {
-            XCTAssertEqual($0 as? SASLDBError, .notADatabase(path: file, looksLike: "an empty file"))
-        }
+        try checkEmptyFileIsNotADatabaseForReaders(BerkeleyDBFile.self)
     }
 
     func testTruncatedFileIsCorruptAndLibdbMessageBecomesTheDetail() throws {
-        let whole = path("whole.db")
-        let db = try BerkeleyDBFile.open(path: whole, mode: .create(permissions: 0o600))
-        for index in 0..<100 {
-            try db.store(Array("u\(index)\0r\0userPassword".utf8), Array("pw".utf8))
-        }
-        db.close()
-        let truncated = path("truncated.db")
-        let prefix = try XCTUnwrap(FileManager.default.contents(atPath: whole)).prefix(100)
-        XCTAssertTrue(FileManager.default.createFile(atPath: truncated, contents: Data(prefix)))
+        let truncated = try makeTruncatedFile(BerkeleyDBFile.self)
 
         let stderrText = try capturingStandardError {
             XCTAssertThrowsError(try BerkeleyDBFile.open(path: truncated, mode: .read)) { error in
@@ -307,13 +217,7 @@ final class BerkeleyDBFileTests: XCTestCase {
     }
 
     func testUnreadableFileIsPermissionDenied() throws {
-        try XCTSkipIf(geteuid() == 0, "root bypasses file permissions")
-        let file = path("locked.db")
-        try BerkeleyDBFile.open(path: file, mode: .create(permissions: 0o600)).close()
-        XCTAssertEqual(chmod(file, 0), 0)
-        XCTAssertThrowsError(try BerkeleyDBFile.open(path: file, mode: .read)) {
-            XCTAssertEqual($0 as? SASLDBError, .permissionDenied(path: file, operation: "read"))
-        }
+        try checkUnreadableFileIsPermissionDenied(BerkeleyDBFile.self)
     }
 
     func testDispatcherOpensBothFormats() throws {
@@ -377,18 +281,6 @@ final class BerkeleyDBFileTests: XCTestCase {
     }
 }
 
-private struct Pair: Hashable {
-    var key: [UInt8]
-    var value: [UInt8]
-}
-
-/// The spec §6 key of alice's userPassword.
-private let aliceKey = Array("alice\0Example.COM\0userPassword".utf8)
-
-private func hex(_ bytes: [UInt8]) -> String {
-    bytes.map { String(format: "%02x", $0) }.joined()
-}
-
 private func parseHex(_ text: String) throws -> [UInt8] {
     let digits = Array(text.utf8)
     guard digits.count % 2 == 0 else { throw NSError(domain: "hex", code: 1) }
@@ -398,64 +290,4 @@ private func parseHex(_ text: String) throws -> [UInt8] {
         }
         return byte
     }
-}
-
-private func makeScratchDirectory(prefix: String) throws -> String {
-    var template = Array("/tmp/sasldb-\(prefix)-XXXXXX".utf8CString)
-    guard let made = mkdtemp(&template) else {
-        throw NSError(domain: NSPOSIXErrorDomain, code: Int(errno))
-    }
-    return String(cString: made)
-}
-
-private func permissions(of file: String) throws -> Int {
-    let attributes = try FileManager.default.attributesOfItem(atPath: file)
-    return try XCTUnwrap(attributes[.posixPermissions] as? Int)
-}
-
-private func makeSQLiteFile(_ file: String) throws {
-    let script = "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nc.execute('create table t (a)')\nc.commit()\n"
-    let result = try runTool("python3", ["-c", script, file])
-    XCTAssertEqual(result.status, 0, result.stderr)
-}
-
-private func toolPath(_ name: String) throws -> String {
-    for directory in ["/usr/bin", "/usr/sbin", "/bin", "/sbin", "/usr/local/bin"] {
-        let candidate = "\(directory)/\(name)"
-        if FileManager.default.isExecutableFile(atPath: candidate) {
-            return candidate
-        }
-    }
-    throw NSError(
-        domain: "BerkeleyDBFileTests",
-        code: 1,
-        userInfo: [
-            NSLocalizedDescriptionKey: "\(name) is not installed (Debian packages sasl2-bin, db5.3-util, python3)"
-        ]
-    )
-}
-
-private func runTool(
-    _ name: String,
-    _ arguments: [String],
-    input: Data = Data(),
-    environment: [String: String] = [:]
-) throws -> (status: Int32, stdout: Data, stderr: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: try toolPath(name))
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let stdin = Pipe()
-    let stdout = Pipe()
-    let stderr = Pipe()
-    process.standardInput = stdin
-    process.standardOutput = stdout
-    process.standardError = stderr
-    try process.run()
-    stdin.fileHandleForWriting.write(input)
-    stdin.fileHandleForWriting.closeFile()
-    let output = stdout.fileHandleForReading.readDataToEndOfFile()
-    let errors = stderr.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, output, String(decoding: errors, as: UTF8.self))
 }

@@ -5,18 +5,8 @@ import XCTest
 
 /// The format detector against files made by the real tools (gdbmtool, db5.3_load, saslpasswd2, python3's sqlite3,
 /// gzip, mdb_load) and against synthetic headers for formats no installed tool writes.
-final class DatabaseFormatDetectorTests: XCTestCase {
-    private var directory = ""
-
-    override func setUpWithError() throws {
-        directory = try makeScratchDirectory(prefix: "detect")
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-
-    private func path(_ name: String) -> String { "\(directory)/\(name)" }
+final class DatabaseFormatDetectorTests: ScratchDirectoryTestCase {
+    override class var scratchPrefix: String { "detect" }
 
     // MARK: Files made by real tools
 
@@ -129,9 +119,7 @@ final class DatabaseFormatDetectorTests: XCTestCase {
 
     func testSQLiteGzipTextAndDumps() throws {
         let sqlite = path("users.sqlite")
-        let script =
-            "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nc.execute('create table t (a)')\nc.commit()\n"
-        try expectSuccess(runTool("python3", ["-c", script, sqlite]))
+        try makeSQLiteFile(sqlite)
         XCTAssertEqual(try detectDatabaseFormat(path: sqlite), .foreign("an SQLite 3 database"))
 
         let text = path("passwords.txt")
@@ -299,7 +287,7 @@ final class DatabaseFormatDetectorTests: XCTestCase {
     // MARK: Helpers
 
     private func expectSuccess(
-        _ result: (status: Int32, stdout: Data, stderr: String),
+        _ result: ToolResult,
         file: StaticString = #filePath,
         line: UInt = #line
     ) throws {
@@ -322,51 +310,4 @@ private func nativeBytes(_ value: UInt32) -> [UInt8] {
 
 private func littleEndian(_ value: UInt32) -> [UInt8] {
     withUnsafeBytes(of: value.littleEndian) { Array($0) }
-}
-
-private func makeScratchDirectory(prefix: String) throws -> String {
-    var template = Array("/tmp/sasldb-\(prefix)-XXXXXX".utf8CString)
-    guard let made = mkdtemp(&template) else {
-        throw NSError(domain: NSPOSIXErrorDomain, code: Int(errno))
-    }
-    return String(cString: made)
-}
-
-private func toolPath(_ name: String) throws -> String {
-    for directory in ["/usr/bin", "/usr/sbin", "/bin", "/sbin", "/usr/local/bin"] {
-        let candidate = "\(directory)/\(name)"
-        if FileManager.default.isExecutableFile(atPath: candidate) {
-            return candidate
-        }
-    }
-    throw NSError(
-        domain: "DatabaseFormatDetectorTests",
-        code: 1,
-        userInfo: [NSLocalizedDescriptionKey: "\(name) is not installed"]
-    )
-}
-
-private func runTool(
-    _ name: String,
-    _ arguments: [String],
-    input: Data = Data(),
-    environment: [String: String] = [:]
-) throws -> (status: Int32, stdout: Data, stderr: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: try toolPath(name))
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let stdin = Pipe()
-    let stdout = Pipe()
-    let stderr = Pipe()
-    process.standardInput = stdin
-    process.standardOutput = stdout
-    process.standardError = stderr
-    try process.run()
-    stdin.fileHandleForWriting.write(input)
-    stdin.fileHandleForWriting.closeFile()
-    let output = stdout.fileHandleForReading.readDataToEndOfFile()
-    let errors = stderr.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, output, String(decoding: errors, as: UTF8.self))
 }

@@ -5,18 +5,8 @@ import XCTest
 
 /// GDBMFile against the real gdbm tools: files we write must dump byte-identically with gdbmtool, files gdbmtool
 /// writes must read back exactly, and gdbm's non-blocking lock must surface as `busy`.
-final class GDBMFileTests: XCTestCase {
-    private var directory = ""
-
-    override func setUpWithError() throws {
-        directory = try makeScratchDirectory(prefix: "gdbm")
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-
-    private func path(_ name: String) -> String { "\(directory)/\(name)" }
+final class GDBMFileTests: ScratchDirectoryTestCase {
+    override class var scratchPrefix: String { "gdbm" }
 
     // MARK: Interoperability with gdbmtool
 
@@ -72,65 +62,19 @@ final class GDBMFileTests: XCTestCase {
     // MARK: Records
 
     func testBinaryValuesWithNULBytesRoundTrip() throws {
-        let file = path("binary.gdbm")
-        let values: [[UInt8]] = [
-            [0], [0, 0, 0], [0x61, 0, 0x62], Array(0...255), [], [UInt8](repeating: 0xab, count: 8191),
-        ]
-        let db = try GDBMFile.open(path: file, mode: .create(permissions: 0o600))
-        for (index, value) in values.enumerated() {
-            try db.store(Array("u\(index)\0r\0p".utf8), value)
-        }
-        db.close()
-
-        let reader = try GDBMFile.open(path: file, mode: .read)
-        defer { reader.close() }
-        for (index, value) in values.enumerated() {
-            XCTAssertEqual(try reader.fetch(Array("u\(index)\0r\0p".utf8)), value, "value \(index)")
-        }
-        XCTAssertNil(try reader.fetch(Array("nobody\0r\0p".utf8)))
+        try checkBinaryValuesWithNULBytesRoundTrip(GDBMFile.self)
     }
 
     func testStoreReplacesAndDeleteReportsWhetherTheKeyExisted() throws {
-        let db = try GDBMFile.open(path: path("rw.gdbm"), mode: .create(permissions: 0o600))
-        defer { db.close() }
-        try db.store(aliceKey, Array("one".utf8))
-        try db.store(aliceKey, Array("two".utf8))
-        XCTAssertEqual(try db.fetch(aliceKey), Array("two".utf8))
-        XCTAssertTrue(try db.delete(aliceKey))
-        XCTAssertNil(try db.fetch(aliceKey))
-        XCTAssertFalse(try db.delete(aliceKey))
-        XCTAssertFalse(try db.delete(Array("never\0stored\0key".utf8)))
+        try checkStoreReplacesAndDeleteReportsWhetherTheKeyExisted(GDBMFile.self)
     }
 
     func testForEachRecordVisitsEveryRecordOnce() throws {
-        let db = try GDBMFile.open(path: path("many.gdbm"), mode: .create(permissions: 0o600))
-        defer { db.close() }
-        for index in 0..<2000 {
-            try db.store(Array("user\(index)\0realm\0userPassword".utf8), Array("pw\(index)".utf8))
-        }
-        var seen: [[UInt8]: [UInt8]] = [:]
-        try db.forEachRecord { key, value in
-            XCTAssertNil(seen.updateValue(value, forKey: key), "key visited twice")
-        }
-        XCTAssertEqual(seen.count, 2000)
-        XCTAssertEqual(seen[Array("user1234\0realm\0userPassword".utf8)], Array("pw1234".utf8))
+        try checkForEachRecordVisitsEveryRecordOnce(GDBMFile.self)
     }
 
     func testErrorThrownByBodyStopsIteration() throws {
-        struct Stop: Error {}
-        let db = try GDBMFile.open(path: path("stop.gdbm"), mode: .create(permissions: 0o600))
-        defer { db.close() }
-        for index in 0..<10 {
-            try db.store(Array("k\(index)".utf8), [1])
-        }
-        var visits = 0
-        XCTAssertThrowsError(
-            try db.forEachRecord { _, _ in
-                visits += 1
-                throw Stop()
-            }
-        ) { XCTAssertTrue($0 is Stop) }
-        XCTAssertEqual(visits, 1)
+        try checkErrorThrownByBodyStopsIteration(GDBMFile.self)
     }
 
     func testEmptyDatabaseIteratesNothing() throws {
@@ -140,11 +84,7 @@ final class GDBMFileTests: XCTestCase {
     }
 
     func testCreateAppliesPermissionsAndInitialisesAnExistingEmptyFile() throws {
-        let fresh = path("fresh.gdbm")
-        let previous = umask(0o022)
-        defer { umask(previous) }
-        try GDBMFile.open(path: fresh, mode: .create(permissions: 0o640)).close()
-        XCTAssertEqual(try permissions(of: fresh), 0o640)
+        try checkCreateAppliesPermissions(GDBMFile.self)
 
         // Writers create their private copy as an empty file first and then open it in create mode.
         let empty = path("empty.gdbm")
@@ -168,30 +108,17 @@ final class GDBMFileTests: XCTestCase {
     }
 
     func testUseAfterCloseThrowsInsteadOfCrashing() throws {
-        let db = try GDBMFile.open(path: path("closed.gdbm"), mode: .create(permissions: 0o600))
-        db.close()
-        db.close()
-        XCTAssertThrowsError(try db.fetch(aliceKey))
+        try checkUseAfterCloseThrowsInsteadOfCrashing(GDBMFile.self)
     }
 
     // MARK: Open errors
 
     func testMissingFileIsFileNotFound() throws {
-        let missing = path("missing.gdbm")
-        for mode in [DatabaseOpenMode.read, .write] {
-            XCTAssertThrowsError(try GDBMFile.open(path: missing, mode: mode)) {
-                XCTAssertEqual($0 as? SASLDBError, .fileNotFound(path: missing))
-            }
-        }
-        XCTAssertFalse(FileManager.default.fileExists(atPath: missing))
+        try checkMissingFileIsFileNotFound(GDBMFile.self)
     }
 
     func testSQLiteFileIsNotADatabase() throws {
-        let file = path("sqlite.db")
-        try makeSQLiteFile(file)
-        XCTAssertThrowsError(try GDBMFile.open(path: file, mode: .read)) {
-            XCTAssertEqual($0 as? SASLDBError, .notADatabase(path: file, looksLike: "an SQLite 3 database"))
-        }
+        try checkSQLiteFileIsNotADatabase(GDBMFile.self)
     }
 
     func testBerkeleyDBFileIsNotADatabaseAndNamedAsSuch() throws {
@@ -205,24 +132,11 @@ final class GDBMFileTests: XCTestCase {
     }
 
     func testEmptyFileIsNotADatabaseForReaders() throws {
-        let file = path("empty")
-        XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: Data()))
-        XCTAssertThrowsError(try GDBMFile.open(path: file, mode: .read)) {
-            XCTAssertEqual($0 as? SASLDBError, .notADatabase(path: file, looksLike: "an empty file"))
-        }
+        try checkEmptyFileIsNotADatabaseForReaders(GDBMFile.self)
     }
 
     func testTruncatedFileIsCorrupt() throws {
-        let whole = path("whole.gdbm")
-        let db = try GDBMFile.open(path: whole, mode: .create(permissions: 0o600))
-        for index in 0..<100 {
-            try db.store(Array("u\(index)\0r\0userPassword".utf8), Array("pw".utf8))
-        }
-        db.close()
-        let truncated = path("truncated.gdbm")
-        let prefix = try XCTUnwrap(FileManager.default.contents(atPath: whole)).prefix(100)
-        XCTAssertTrue(FileManager.default.createFile(atPath: truncated, contents: Data(prefix)))
-
+        let truncated = try makeTruncatedFile(GDBMFile.self)
         XCTAssertThrowsError(try GDBMFile.open(path: truncated, mode: .read)) { error in
             guard case .corrupt(let reported, _) = error as? SASLDBError else {
                 return XCTFail("expected corrupt, got \(error)")
@@ -246,13 +160,7 @@ final class GDBMFileTests: XCTestCase {
     }
 
     func testUnreadableFileIsPermissionDenied() throws {
-        try XCTSkipIf(geteuid() == 0, "root bypasses file permissions")
-        let file = path("locked.gdbm")
-        try GDBMFile.open(path: file, mode: .create(permissions: 0o600)).close()
-        XCTAssertEqual(chmod(file, 0), 0)
-        XCTAssertThrowsError(try GDBMFile.open(path: file, mode: .read)) {
-            XCTAssertEqual($0 as? SASLDBError, .permissionDenied(path: file, operation: "read"))
-        }
+        try checkUnreadableFileIsPermissionDenied(GDBMFile.self)
     }
 
     // MARK: Locking
@@ -363,72 +271,6 @@ final class GDBMFileTests: XCTestCase {
     }
 }
 
-private struct Pair: Hashable {
-    var key: [UInt8]
-    var value: [UInt8]
-}
-
-/// Spec §6 keys.
-private let aliceKey = Array("alice\0Example.COM\0userPassword".utf8)
+/// More spec §6 keys (alice's is shared).
 private let bobKey = Array("bob\0mail.example.org\0userPassword".utf8)
 private let bobPassword = Array("pässwörd".utf8)
-
-private func hex(_ bytes: [UInt8]) -> String {
-    bytes.map { String(format: "%02x", $0) }.joined()
-}
-
-private func makeScratchDirectory(prefix: String) throws -> String {
-    var template = Array("/tmp/sasldb-\(prefix)-XXXXXX".utf8CString)
-    guard let made = mkdtemp(&template) else {
-        throw NSError(domain: NSPOSIXErrorDomain, code: Int(errno))
-    }
-    return String(cString: made)
-}
-
-private func permissions(of file: String) throws -> Int {
-    let attributes = try FileManager.default.attributesOfItem(atPath: file)
-    return try XCTUnwrap(attributes[.posixPermissions] as? Int)
-}
-
-private func makeSQLiteFile(_ file: String) throws {
-    let script = "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nc.execute('create table t (a)')\nc.commit()\n"
-    let result = try runTool("python3", ["-c", script, file])
-    XCTAssertEqual(result.status, 0, result.stderr)
-}
-
-private func toolPath(_ name: String) throws -> String {
-    for directory in ["/usr/bin", "/usr/sbin", "/bin", "/sbin", "/usr/local/bin"] {
-        let candidate = "\(directory)/\(name)"
-        if FileManager.default.isExecutableFile(atPath: candidate) {
-            return candidate
-        }
-    }
-    throw NSError(
-        domain: "GDBMFileTests",
-        code: 1,
-        userInfo: [NSLocalizedDescriptionKey: "\(name) is not installed (Debian packages gdbmtool, python3)"]
-    )
-}
-
-private func runTool(
-    _ name: String,
-    _ arguments: [String],
-    input: Data = Data()
-) throws -> (status: Int32, stdout: Data, stderr: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: try toolPath(name))
-    process.arguments = arguments
-    let stdin = Pipe()
-    let stdout = Pipe()
-    let stderr = Pipe()
-    process.standardInput = stdin
-    process.standardOutput = stdout
-    process.standardError = stderr
-    try process.run()
-    stdin.fileHandleForWriting.write(input)
-    stdin.fileHandleForWriting.closeFile()
-    let output = stdout.fileHandleForReading.readDataToEndOfFile()
-    let errors = stderr.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, output, String(decoding: errors, as: UTF8.self))
-}
