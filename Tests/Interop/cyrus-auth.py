@@ -91,33 +91,12 @@ import os
 import re
 import select
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import termios
-import time
 
-EXIT_ACCEPTED = 0
-EXIT_REJECTED = 1
-EXIT_ERROR = 2
-
-# Server-side failures that mean "the harness could not run the exchange"
-# rather than "the library looked at the credentials and said no".
-HARNESS_REASONS = (
-    "no mechanism available",
-)
-
-
-class Outcome(Exception):
-    def __init__(self, code, line):
-        super().__init__(line)
-        self.code = code
-        self.line = line
-
-
-def _terminate(signum, frame):
-    raise Outcome(EXIT_ERROR, "ERROR: interrupted by signal %d" % signum)
+from sasl_harness import EXIT_ACCEPTED, EXIT_ERROR, ExchangeBase, Outcome, main as run_harness
 
 
 def parse_args(argv):
@@ -143,51 +122,17 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
-class Exchange:
+class Exchange(ExchangeBase):
     def __init__(self, args):
-        self.args = args
-        self.deadline = time.monotonic() + args.timeout
-        self.tmpdir = None
-        self.server = None
-        self.client = None
+        super().__init__(args)
         self.master = None
         self.slave = None
         self.log = []
         self.password = os.fsencode(args.password)
-        authid = args.user + ("@" + args.realm if args.authid_with_realm else "")
-        self.authid = authid
         self.own_plain = args.mech.upper() == "PLAIN" and args.plain_client == "own"
-        self.errbuf = {"server": b"", "client": b""}
-        self.accepted = False
-        self.username = None
 
-    # -- helpers -------------------------------------------------------------
-    def trace(self, who, data):
-        if self.args.verbose:
-            sys.stderr.write("%-6s %r\n" % (who, data))
-            sys.stderr.flush()
-
-    def accepted_outcome(self):
-        return Outcome(EXIT_ACCEPTED, "ACCEPTED: mech=%s authid=%s username=%s"
-                       % (self.args.mech, self.authid, self.username or "?"))
-
-    def remaining(self):
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            if self.accepted:
-                raise self.accepted_outcome()
-            raise Outcome(EXIT_ERROR, "ERROR: timeout after %gs (mech=%s authid=%s)%s"
-                          % (self.args.timeout, self.args.mech, self.authid, self.stderr_tail()))
-        return left
-
-    def stderr_tail(self):
-        tails = []
-        for name in ("server", "client"):
-            text = self.errbuf.get(name, b"").decode("utf-8", "replace").strip()
-            text = " | ".join(l for l in text.splitlines() if "SASL Other" not in l)
-            if text:
-                tails.append("%s stderr: %s" % (name, text[-300:]))
-        return ("; " + "; ".join(tails)) if tails else ""
+    def keep_stderr_line(self, line):
+        return "SASL Other" not in line
 
     def validate(self):
         a = self.args
@@ -288,35 +233,13 @@ class Exchange:
             preexec_fn=make_controlling_tty)
 
     def cleanup(self):
-        for proc in (self.client, self.server):
-            if proc is None:
-                continue
-            for stream in (proc.stdin, proc.stdout, proc.stderr):
-                try:
-                    if stream:
-                        stream.close()
-                except OSError:
-                    pass
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except OSError:
-                    try:
-                        proc.kill()
-                    except OSError:
-                        pass
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
+        self.stop_processes()
         for fd in (self.master, self.slave):
             if fd is not None:
                 try:
                     os.close(fd)
                 except OSError:
                     pass
-        if self.tmpdir:
-            shutil.rmtree(self.tmpdir, ignore_errors=True)
 
     # -- relay ---------------------------------------------------------------
     def send(self, proc, who, line):
@@ -411,46 +334,10 @@ class Exchange:
             if m:
                 reason = m.group(2).decode("utf-8", "replace")
         if reason is not None:
-            # "what: errstring (errstring)" -> "errstring"
-            m = re.match(r"^(.*) \((.*)\)$", reason)
-            if m and m.group(1) == m.group(2):
-                reason = m.group(1)
-            if any(reason.startswith(h) for h in HARNESS_REASONS):
-                raise Outcome(EXIT_ERROR, "ERROR: server could not run mech=%s: %s"
-                              % (a.mech, reason))
-            raise Outcome(EXIT_REJECTED, "REJECTED: mech=%s authid=%s server said: %s"
-                          % (a.mech, self.authid, reason))
+            raise self.rejection(reason)
         raise Outcome(EXIT_ERROR, "ERROR: server exited with status %s before deciding%s"
                       % (rc, self.stderr_tail()))
 
 
-def main(argv):
-    args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGINT, _terminate)
-    signal.signal(signal.SIGHUP, _terminate)
-    ex = Exchange(args)
-    code, line = EXIT_ERROR, "ERROR: internal"
-    try:
-        ex.validate()
-        ex.start()
-        ex.run()
-    except Outcome as o:
-        code, line = o.code, o.line
-    except Exception as e:  # harness bug or OS error: never report success
-        code, line = EXIT_ERROR, "ERROR: %s: %s" % (type(e).__name__, e)
-    finally:
-        try:
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            ex.cleanup()
-        finally:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-    print(line)
-    sys.stdout.flush()
-    return code
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(run_harness(sys.argv[1:], parse_args, Exchange))

@@ -83,35 +83,17 @@ import os
 import re
 import select
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 
-EXIT_ACCEPTED = 0
-EXIT_REJECTED = 1
-EXIT_ERROR = 2
-
-# Server-side failures that mean "the harness could not run the exchange".
-HARNESS_REASONS = (
-    "no mechanism available",
-)
+from sasl_harness import EXIT_ERROR, ExchangeBase, Outcome, main as run_harness
 
 NEGOTIATION_FAILURE = re.compile(rb"^[^:]*: (Starting|Performing) SASL negotiation: (.*)$")
 # gsasl asks for a missing property on stdout, without a newline ("Enter ...: ")
 PROMPT = re.compile(rb"^Enter [^\n]*: $")
 
-
-class Outcome(Exception):
-    def __init__(self, code, line):
-        super().__init__(line)
-        self.code = code
-        self.line = line
-
-
-def _terminate(signum, frame):
-    raise Outcome(EXIT_ERROR, "ERROR: interrupted by signal %d" % signum)
 
 
 def parse_args(argv):
@@ -138,45 +120,8 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
-class Exchange:
-    def __init__(self, args):
-        self.args = args
-        self.deadline = time.monotonic() + args.timeout
-        self.tmpdir = None
-        self.server = None
-        self.client = None
-        self.authid = args.user + ("@" + args.realm if args.authid_with_realm else "")
-        self.errbuf = {"server": b"", "client": b""}
-        self.accepted = False
-        self.username = None
-
-    # -- helpers -------------------------------------------------------------
-    def trace(self, who, data):
-        if self.args.verbose:
-            sys.stderr.write("%-11s %r\n" % (who, data))
-            sys.stderr.flush()
-
-    def accepted_outcome(self):
-        return Outcome(EXIT_ACCEPTED, "ACCEPTED: mech=%s authid=%s username=%s"
-                       % (self.args.mech, self.authid, self.username or "?"))
-
-    def remaining(self):
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            if self.accepted:
-                raise self.accepted_outcome()
-            raise Outcome(EXIT_ERROR, "ERROR: timeout after %gs (mech=%s authid=%s)%s"
-                          % (self.args.timeout, self.args.mech, self.authid, self.stderr_tail()))
-        return left
-
-    def stderr_tail(self):
-        tails = []
-        for name in ("server", "client"):
-            text = self.errbuf.get(name, b"").decode("utf-8", "replace").strip()
-            text = " | ".join(text.splitlines())
-            if text:
-                tails.append("%s stderr: %s" % (name, text[-300:]))
-        return ("; " + "; ".join(tails)) if tails else ""
+class Exchange(ExchangeBase):
+    trace_width = 11
 
     def validate(self):
         a = self.args
@@ -239,29 +184,7 @@ class Exchange:
             env=cenv, cwd=self.tmpdir, start_new_session=True)
 
     def cleanup(self):
-        for proc in (self.client, self.server):
-            if proc is None:
-                continue
-            for stream in (proc.stdin, proc.stdout, proc.stderr):
-                try:
-                    if stream:
-                        stream.close()
-                except OSError:
-                    pass
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except OSError:
-                    try:
-                        proc.kill()
-                    except OSError:
-                        pass
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-        if self.tmpdir:
-            shutil.rmtree(self.tmpdir, ignore_errors=True)
+        self.stop_processes()
 
     # -- relay ---------------------------------------------------------------
     def send(self, proc, who, line):
@@ -395,13 +318,7 @@ class Exchange:
             if m:
                 reason = m.group(2).decode("utf-8", "replace")
         if reason is not None:
-            m = re.match(r"^(.*) \((.*)\)$", reason)
-            if m and m.group(1) == m.group(2):
-                reason = m.group(1)
-            if any(reason.startswith(h) for h in HARNESS_REASONS):
-                raise Outcome(EXIT_ERROR, "ERROR: server could not run mech=%s: %s" % (self.args.mech, reason))
-            raise Outcome(EXIT_REJECTED, "REJECTED: mech=%s authid=%s server said: %s"
-                          % (self.args.mech, self.authid, reason))
+            raise self.rejection(reason)
         # give gsasl's last words a moment to arrive, for the message
         self.drain_client_stderr()
         raise Outcome(EXIT_ERROR, "ERROR: server exited with status %s before deciding%s"
@@ -428,35 +345,5 @@ class Exchange:
             self.errbuf["client"] += data
 
 
-def main(argv):
-    args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGINT, _terminate)
-    signal.signal(signal.SIGHUP, _terminate)
-    ex = Exchange(args)
-    code, line = EXIT_ERROR, "ERROR: internal"
-    try:
-        ex.validate()
-        ex.start()
-        ex.run()
-    except Outcome as o:
-        code, line = o.code, o.line
-    except Exception as e:  # harness bug or OS error: never report success
-        code, line = EXIT_ERROR, "ERROR: %s: %s" % (type(e).__name__, e)
-    finally:
-        try:
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGHUP, signal.SIG_IGN)
-            ex.cleanup()
-        finally:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            signal.signal(signal.SIGHUP, signal.SIG_DFL)
-    print(line)
-    sys.stdout.flush()
-    return code
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(run_harness(sys.argv[1:], parse_args, Exchange))
