@@ -138,4 +138,13 @@ final class CredentialStoreTests: XCTestCase {
     func testPolicyWithoutAnySecretIsRefused() {
         XCTAssertThrowsError(try store(SecretPolicy(plaintext: false)).setPassword([1], for: alice))
     }
+
+    func testDeleteRemovesAUserWhoHasOnlyOtherProperties() throws {
+        let backend = MemoryBackend(records: [
+            Record(key: RecordKey(user: alice, property: Property("someOtherProp")), value: [1])
+        ])
+        XCTAssertTrue(try store(backend: backend).deleteUser(alice))
+        XCTAssertEqual(try backend.records(), [])
+        XCTAssertFalse(try store(backend: backend).deleteUser(alice))
+    }
 }

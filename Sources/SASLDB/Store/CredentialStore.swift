@@ -79,7 +79,12 @@ public struct CredentialStore: Sendable {
     /// Whether `user` has records besides secrets (a full scan: only for the rare delete of such a user).
     private func hasOtherProperties(_ user: UserID) throws -> Bool {
         do {
-            return try backend.records().contains { $0.key.user == user }
+            let prefix = user.authid + [0] + user.realm + [0]
+            var found = false
+            try backend.recordKeys().forEachKey { key in
+                if !found, key.count > prefix.count, key.starts(with: prefix) { found = true }
+            }
+            return found
         } catch SASLDBError.fileNotFound {
             return false
         }
