@@ -7,6 +7,7 @@ let package = Package(
         .library(name: "SASLDB", targets: ["SASLDB"]),
         .library(name: "SASLMechanisms", targets: ["SASLMechanisms"]),
         .library(name: "SMTPSubmission", targets: ["SMTPSubmission"]),
+        .library(name: "PasswordChange", targets: ["PasswordChange"]),
         .executable(name: "sasl-smtpd", targets: ["sasl-smtpd"]),
         .executable(name: "sasldb", targets: ["sasldb"]),
     ],
@@ -57,6 +58,10 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(
+            name: "PasswordChange",
+            dependencies: ["SASLDB", "SASLMechanisms"]
+        ),
         .executableTarget(
             name: "sasl-smtpd",
             dependencies: [
@@ -76,6 +81,7 @@ let package = Package(
             name: "sasldb",
             dependencies: [
                 "SASLDB",
+                "PasswordChange",
                 "SASLMechanisms",
                 "CSystemShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -108,6 +114,10 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .testTarget(
+            name: "PasswordChangeTests",
+            dependencies: ["PasswordChange", "SASLMechanisms", "SASLDB"]
         ),
         .testTarget(
             name: "InteropTests",

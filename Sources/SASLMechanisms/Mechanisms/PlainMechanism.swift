@@ -139,17 +139,9 @@ enum PasswordCheck {
         context: SASLServerContext
     ) -> SASLStep {
         do throws(SASLFailure) {
-            let secrets = try context.secrets(for: user)
-            let matched: Bool
-            if secrets.isEmpty {
-                // Unknown and disabled users have no secrets; verify against a stand-in so they cost what a real
-                // user of this store costs, then fail whatever it says.
-                _ = dummySecrets(for: user, lookup: context.lookup).verify(password: password)
-                matched = false
-            } else {
-                matched = secrets.verify(password: password)
+            guard try context.verify(password: password, for: user) else {
+                return .failure(.authenticationFailed(reason: failureReason))
             }
-            guard matched else { return .failure(.authenticationFailed(reason: failureReason)) }
             let authorized = try context.authorizationID(authorizationID, for: user, login: login)
             return .success(AuthenticatedIdentity(user: user, authorizationID: authorized))
         } catch {

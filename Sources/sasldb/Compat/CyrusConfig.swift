@@ -1,3 +1,5 @@
+import SASLDB
+
 #if canImport(Glibc)
 import Glibc
 #endif

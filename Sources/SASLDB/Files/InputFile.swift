@@ -1,13 +1,11 @@
-import SASLDB
-
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Reads a whole file or standard input into memory.
-enum InputFile {
+package enum InputFile {
     /// The bytes of `path`, or of standard input for `-` or `nil`.
-    static func read(_ path: String?) throws -> [UInt8] {
+    package static func read(_ path: String?) throws -> [UInt8] {
         let fd: Int32
         if let path, path != "-" {
             fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -28,5 +26,4 @@ enum InputFile {
             data += chunk[..<count]
         }
     }
-
 }
