@@ -9,7 +9,8 @@ import XCTest
 /// Everything lives in one temporary directory: `main.cf` and `master.cf` (`postfix -c`), the queue, the data
 /// directory, the password map and `maillog_file` (there is no syslog). It changes nothing of the default instance
 /// (it reads only the package's own files in `/etc/postfix`, through `meta_directory`), runs no chroot, listens only
-/// on 127.0.0.1, and delivers nothing locally (`mydestination` is empty). ``stop()`` stops it and removes the directory; a test calls it from a teardown block, so it runs on failure.
+/// on 127.0.0.1, and delivers nothing locally (`mydestination` is empty). ``stop()`` stops it and removes the
+/// directory; a test calls it from a teardown block, so it runs on failure too.
 final class PostfixInstance: Sendable {
     /// What Postfix's client authenticates with, and how.
     struct Client: Sendable {
@@ -176,6 +177,8 @@ final class PostfixInstance: Sendable {
         let clock = ContinuousClock()
         let end = clock.now + .seconds(20)
         while clock.now < end {
+            // The master exits on a port taken since freePort() (then whatever answers is not Postfix).
+            if log().contains("fatal:") { throw TestSupportError("Postfix did not start; log:\n\(log())") }
             let connected = try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connect(host: "127.0.0.1", port: port).get()
             if let connected {
