@@ -116,6 +116,7 @@ final class PostfixInstance: Sendable {
             relayhost = \(relayhost)
             smtp_tls_security_level = secure
             smtp_tls_CAfile = \(caFile)
+            # The nexthop is the address 127.0.0.1, which Postfix never matches against IP SANs: name the host.
             smtp_tls_secure_cert_match = \(Self.serverCertificateName)
             smtp_tls_mandatory_protocols = >=TLSv1.2
             smtp_tls_loglevel = 1
