@@ -39,25 +39,24 @@ final class PostfixInstance: Sendable {
         self.port = port
     }
 
-    /// Skips the test when Postfix's commands are missing, with the reason; in CI (`CI=true`) fails it instead, since
-    /// `.ci/run` installs them (as `Tests/InteropTests` treats its peers).
+    /// Skips the test when Postfix's commands are missing or the test does not run as root (`postfix start` needs
+    /// it), with the reason; in CI (`CI=true`) fails it instead, since `.ci/run` installs every peer and runs as root
+    /// (as `Tests/InteropTests` treats its peers).
     static func requirePostfix(file: StaticString = #filePath, line: UInt = #line) throws {
-        for tool in ["postfix", "postqueue", "postmap"] where ProcessRunner.which(tool) == nil {
-            if ProcessInfo.processInfo.environment["CI"] == "true" {
-                XCTFail(
-                    "\(tool) (Debian package postfix) is not installed: .ci/run must install it",
-                    file: file,
-                    line: line
-                )
-                throw XCTSkip("missing \(tool)")
-            }
-            throw XCTSkip("\(tool) (Debian package postfix) is not installed")
+        var missing = ["postfix", "postqueue", "postmap"].filter { ProcessRunner.which($0) == nil }
+            .map { "\($0) (Debian package postfix) is not installed" }
+        if geteuid() != 0 { missing.append("starting a Postfix instance needs root") }
+        guard let reason = missing.first else { return }
+        if ProcessInfo.processInfo.environment["CI"] == "true" {
+            XCTFail("\(reason): .ci/run must provide it", file: file, line: line)
         }
+        throw XCTSkip(reason)
     }
 
     /// Writes the configuration of a Postfix relaying through `[127.0.0.1]:relayPort` and starts it.
     ///
-    /// The caller must call ``stop()`` (from a teardown block), also when this throws: the directory exists by then.
+    /// `register` gets the instance as soon as its directory exists, so the caller schedules ``stop()`` (from a
+    /// teardown block) before anything else can fail.
     /// - Parameters:
     ///   - relayPort: The STARTTLS submission port of the server under test.
     ///   - caFile: The certificate that signs the server's certificate (the self-signed one itself).
@@ -70,10 +69,10 @@ final class PostfixInstance: Sendable {
         register: (PostfixInstance) -> Void
     ) async throws -> PostfixInstance {
         try requirePostfix()
+        let port = try await freePort()
         var template = Array("/tmp/sasldb-postfix-XXXXXX".utf8CString)
         guard let created = mkdtemp(&template) else { throw TestSupportError("mkdtemp failed: errno \(errno)") }
-        let directory = URL(fileURLWithPath: String(cString: created))
-        let instance = PostfixInstance(directory: directory, port: try await freePort())
+        let instance = PostfixInstance(directory: URL(fileURLWithPath: String(cString: created)), port: port)
         register(instance)
         try instance.writeConfiguration(relayPort: relayPort, caFile: caFile, client: client)
         if client.mapType == "hash" {
