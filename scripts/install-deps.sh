@@ -8,6 +8,7 @@ packages=(
   gdbmtool db5.3-util                   # raw views of GDBM and Berkeley DB files
   gsasl libauthen-sasl-perl libdigest-hmac-perl   # GNU SASL's and Perl's SASL clients: mechanism peers
   swaks libnet-ssleay-perl libio-socket-ssl-perl curl msmtp openssl   # SMTP clients of the server tests
+  postfix                               # an MTA relaying through the server (private instances in the tests)
   python3 hyperfine                     # interop harness, benchmarks
 )
 missing=()
@@ -17,6 +18,13 @@ done
 if ((${#missing[@]})); then
   echo "installing: ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
+  # "No configuration" leaves /etc/postfix without a main.cf, so no system Postfix is set up or started: the tests
+  # run their own instances, each with its own configuration and queue directories.
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The tests need nothing on port 25 and never touch it; a listener there is some other MTA, which they leave alone.
+if grep -qE '^ *[0-9]+: [0-9A-F]+:0019 [0-9A-F]+:[0-9A-F]+ 0A ' /proc/net/tcp /proc/net/tcp6 2>/dev/null; then
+  echo "note: something listens on port 25; the Postfix tests run a private instance on another port" >&2
 fi
