@@ -31,29 +31,12 @@ final class LocalSocketTests: XCTestCase {
             throw XCTSkip("setpriv (util-linux) is not installed")
         }
         if getpwnam(Self.testUser) == nil {
-            let created = run("/usr/sbin/useradd", ["-M", "-s", "/usr/sbin/nologin", Self.testUser])
+            let created = runProcess("/usr/sbin/useradd", ["-M", "-s", "/usr/sbin/nologin", Self.testUser])
             XCTAssertEqual(created.status, 0, created.output)
-            addTeardownBlock { _ = self.run("/usr/sbin/userdel", [Self.testUser]) }
+            addTeardownBlock { _ = runProcess("/usr/sbin/userdel", [Self.testUser]) }
         }
         guard let entry = getpwnam(Self.testUser) else { throw XCTSkip("cannot create the user \(Self.testUser)") }
         return (entry.pointee.pw_uid, entry.pointee.pw_gid)
-    }
-
-    private func run(_ executable: String, _ arguments: [String]) -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        do {
-            try process.run()
-        } catch {
-            return (-1, "\(error)")
-        }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
     /// Runs the Python client as `identity` (root when `nil`) and returns the server's replies.
@@ -74,7 +57,7 @@ final class LocalSocketTests: XCTestCase {
                 ["/usr/bin/setpriv", "--reuid=\(identity.uid)", "--regid=\(identity.gid)", "--clear-groups"]
                 + command
         }
-        let result = run(command[0], Array(command.dropFirst()))
+        let result = runProcess(command[0], Array(command.dropFirst()))
         XCTAssertEqual(result.status, 0, result.output)
         return result.output.split(separator: "\n").map(String.init)
     }

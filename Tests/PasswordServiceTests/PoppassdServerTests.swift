@@ -248,6 +248,51 @@ final class PoppassdServerTests: XCTestCase {
         XCTAssertEqual(outcome, .success)
     }
 
+    func testImplicitTLSListenerSpeaksTheSameDialogue() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl") else {
+            throw XCTSkip("the openssl CLI is not installed")
+        }
+        let directory = NSTemporaryDirectory() + "poppassd-tls-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: directory) }
+        let made = runProcess(
+            "/usr/bin/openssl",
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+                "-keyout", directory + "/key.pem", "-out", directory + "/cert.pem", "-subj", "/CN=localhost",
+            ]
+        )
+        XCTAssertEqual(made.status, 0, made.output)
+        let fixture = try start {
+            $0.listeners = [.init(host: "127.0.0.1", port: 0, implicitTLS: true)]
+            $0.tls = SMTPTLSConfiguration(
+                certificateChainPath: directory + "/cert.pem",
+                privateKeyPath: directory + "/key.pem"
+            )
+        }
+        let client = """
+            import socket, ssl, sys
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            s = context.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10))
+            f = s.makefile("rb")
+            print(f.readline().decode().rstrip())
+            for line in sys.argv[2:]:
+                s.sendall((line + "\\r\\n").encode())
+                print(f.readline().decode().rstrip())
+            """
+        let script = directory + "/client.py"
+        try Data(client.utf8).write(to: URL(fileURLWithPath: script))
+        let result = runProcess(
+            "/usr/bin/python3",
+            [script, "\(fixture.poppassdPort)", "user alice", "pass alice-old-pw", "newpass new horse battery"]
+        )
+        XCTAssertEqual(result.status, 0, result.output)
+        XCTAssertEqual(result.output.split(separator: "\n").last, "200 Password changed, thank-you.")
+        XCTAssertTrue(try fixture.verify("alice", "new horse battery"))
+    }
+
     func testAPlaintextListenerOffLoopbackIsRefused() throws {
         let changer = PasswordChanger(
             store: CredentialStore(backend: MemoryBackend()),

@@ -20,9 +20,6 @@ public struct PoppassdReply: Sendable, Equatable, CustomStringConvertible {
     /// `code text`, as a log shows it.
     public var description: String { "\(code) \(text)" }
 
-    /// Whether the reply lets the dialogue go on (`2xx`).
-    public var isPositive: Bool { (200..<300).contains(code) }
-
     /// The refusal of a change, its reason the error's user-facing ``PasswordChangeError/description``.
     public static func refusal(_ error: PasswordChangeError) -> PoppassdReply {
         PoppassdReply(code: 500, text: error.description)
