@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "SASLMechanisms", targets: ["SASLMechanisms"]),
         .library(name: "SMTPSubmission", targets: ["SMTPSubmission"]),
         .library(name: "PasswordChange", targets: ["PasswordChange"]),
+        .library(name: "PasswordService", targets: ["PasswordService"]),
         .executable(name: "sasl-smtpd", targets: ["sasl-smtpd"]),
         .executable(name: "sasldb", targets: ["sasldb"]),
     ],
@@ -62,10 +63,25 @@ let package = Package(
             name: "PasswordChange",
             dependencies: ["SASLDB", "SASLMechanisms"]
         ),
+        .target(
+            name: "PasswordService",
+            dependencies: [
+                "PasswordChange",
+                "SMTPSubmission",
+                "SASLDB",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "sasl-smtpd",
             dependencies: [
                 "SMTPSubmission",
+                "PasswordChange",
+                "PasswordService",
                 "SASLDB",
                 "SASLMechanisms",
                 "CSystemShims",
@@ -118,6 +134,20 @@ let package = Package(
         .testTarget(
             name: "PasswordChangeTests",
             dependencies: ["PasswordChange", "SASLMechanisms", "SASLDB"]
+        ),
+        .testTarget(
+            name: "PasswordServiceTests",
+            dependencies: [
+                "PasswordService",
+                "PasswordChange",
+                "SMTPSubmission",
+                "SASLMechanisms",
+                "SASLDB",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "InteropTests",

@@ -228,6 +228,41 @@ final class DaemonConfigurationTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("user no-such-user-4711 does not exist"), result.stderr)
     }
 
+    func testPasswordServicesAreOnLoopbackAndTheLocalSocketByDefault() throws {
+        let directory = try SinkTestSupport.makeDirectory(self)
+        let result = try run(["--config", try plainConfiguration(directory), "--check-config"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        for line in [
+            "poppassd_listen = 127.0.0.1:106", "poppassd_tls_listen =", "passwd_socket = /run/sasl-smtpd/passwd.sock",
+            "poppassd_timeout = 120", "password_min_length = 8", "password_max_length = 256",
+            "password_common_list =",
+        ] {
+            XCTAssertTrue(result.stdout.contains(line + "\n"), "missing \(line) in\n\(result.stdout)")
+        }
+    }
+
+    func testPlaintextPoppassdOffLoopbackIsRefused() throws {
+        let directory = try SinkTestSupport.makeDirectory(self)
+        let result = try run(
+            ["--config", try plainConfiguration(directory), "--check-config", "--set", "poppassd_listen=0.0.0.0:106"]
+        )
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.stderr.contains("poppassd_listen 0.0.0.0:106 is not a loopback address"), result.stderr)
+    }
+
+    func testPasswordPolicyKeysAreCheckedTogether() throws {
+        let directory = try SinkTestSupport.makeDirectory(self)
+        let configuration = try plainConfiguration(directory)
+        let tooLong = try run(["--config", configuration, "--check-config", "--set", "password_min_length=300"])
+        XCTAssertEqual(tooLong.status, 1)
+        XCTAssertTrue(tooLong.stderr.contains("password_max_length must be between"), tooLong.stderr)
+        let missingList = try run(
+            ["--config", configuration, "--check-config", "--set", "password_common_list=\(directory)/none.txt"]
+        )
+        XCTAssertEqual(missingList.status, 1)
+        XCTAssertTrue(missingList.stderr.contains("password_common_list"), missingList.stderr)
+    }
+
     func testMissingConfigurationFileIsAnError() throws {
         let result = try run(["--config", "/nonexistent/sasl-smtpd.conf", "--check-config"])
         XCTAssertEqual(result.status, 1)

@@ -138,7 +138,12 @@ public final class SMTPServer: Service, Sendable {
             self.stopAccepting()
         }
         stopAccepting()
-        await drainConnections(graceful: !Task.isCancelled)
+        await registry.drain(
+            graceful: !Task.isCancelled,
+            timeout: configuration.drainTimeout,
+            on: group.next(),
+            logger: logger
+        )
         finish(error: SMTPServerError.notListening("the server has stopped"))
         logger.info("stopped")
     }
@@ -274,40 +279,6 @@ public final class SMTPServer: Service, Sendable {
         for channel in channels { channel.close(promise: nil) }
     }
 
-    private func drainConnections(graceful: Bool) async {
-        let open = registry.beginShutdown()
-        guard !open.isEmpty else { return }
-        let loop = group.next()
-        if graceful {
-            logger.info("draining connections", metadata: ["connections": "\(open.count)"])
-            for channel in open {
-                channel.eventLoop.execute {
-                    channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
-                }
-            }
-            let drained = registry.whenDrained(on: loop)
-            let timeout = loop.scheduleTask(in: configuration.drainTimeout) {}
-            let first = loop.makePromise(of: Void.self)
-            drained.cascade(to: first)
-            timeout.futureResult.cascade(to: first)
-            try? await first.futureResult.get()
-            timeout.cancel()
-        }
-        let remaining = registry.channels
-        if !remaining.isEmpty {
-            logger.info("closing remaining connections", metadata: ["connections": "\(remaining.count)"])
-            for channel in remaining { channel.close(promise: nil) }
-        }
-        // Bounded: closing a socket completes promptly.
-        let closed = registry.whenDrained(on: loop)
-        let limit = loop.scheduleTask(in: .seconds(5)) {}
-        let done = loop.makePromise(of: Void.self)
-        closed.cascade(to: done)
-        limit.futureResult.cascade(to: done)
-        try? await done.futureResult.get()
-        limit.cancel()
-    }
-
     private func finish(error: any Error) {
         let waiters = state.withLock { state in
             state.phase = .stopped
@@ -321,7 +292,7 @@ public final class SMTPServer: Service, Sendable {
 /// Answers a connection over the limits with one reply and closes it.
 extension TimeAmount {
     /// The same span as `duration`, in nanoseconds (saturating).
-    fileprivate static func span(_ duration: Duration) -> TimeAmount {
+    package static func span(_ duration: Duration) -> TimeAmount {
         let (seconds, attoseconds) = duration.components
         let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         return .nanoseconds(overflow ? .max : whole &+ attoseconds / 1_000_000_000)

@@ -3,10 +3,9 @@ import SASLDB
 /// What the session learns of an AUTH attempt from the client's responses: the login name it tried, for the log
 /// and the failure record, and for PLAIN and LOGIN a keyed fingerprint of name and password.
 ///
-/// The fingerprint lets the server count a client that retries the same wrong password (a misconfigured phone) once,
-/// and a client that tries many passwords many times. It is an HMAC-SHA-256 under a key drawn at random once per
-/// process, so it cannot be reversed or compared across restarts, and the material it is made from is zeroed when
-/// the attempt ends.
+/// The fingerprint (``CredentialFingerprint``) lets the server count a client that retries the same wrong password (a
+/// misconfigured phone) once, and a client that tries many passwords many times. The material it is made from is
+/// zeroed when the attempt ends.
 struct AttemptedCredential {
     /// The mechanism name, uppercased.
     let mechanism: String
@@ -16,9 +15,6 @@ struct AttemptedCredential {
     private var material: [UInt8] = []
     /// How many non-nil responses were seen.
     private var responses = 0
-
-    /// The key of every fingerprint of this process.
-    private static let fingerprintKey = secureRandomBytes(count: 32)
 
     init(mechanism: String) {
         self.mechanism = mechanism
@@ -56,7 +52,7 @@ struct AttemptedCredential {
     var fingerprint: [UInt8]? {
         let complete = mechanism == "PLAIN" ? responses >= 1 : mechanism == "LOGIN" && responses >= 2
         guard complete, !material.isEmpty else { return nil }
-        return HashAlgorithm.sha256.hmac(key: Self.fingerprintKey, material)
+        return CredentialFingerprint.of(material)
     }
 
     /// Overwrites the password material; called when the attempt ends, whatever its result.

@@ -1,4 +1,6 @@
 import Logging
+import PasswordChange
+import SASLDB
 
 /// One configuration key: its name, how it is read into a ``DaemonConfiguration`` and written back.
 struct ConfigurationKey: Sendable {
@@ -77,6 +79,41 @@ extension DaemonConfiguration {
         number("drain_timeout", \.drainTimeout, 0...3600, needsRestart: true),
         flag("received_header", \.receivedHeader),
         flag("received_header_client_address", \.receivedHeaderClientAddress),
+        listen("poppassd_listen", \.poppassdListen),
+        listen("poppassd_tls_listen", \.poppassdTLSListen),
+        ConfigurationKey(
+            name: "passwd_socket",
+            needsRestart: true,
+            apply: { configuration, value throws(ConfigurationError) in
+                guard value.isEmpty || value.hasPrefix("/") else {
+                    throw ConfigurationError("expected an absolute path, or nothing for no socket")
+                }
+                configuration.passwdSocket = value
+            },
+            render: { $0.passwdSocket }
+        ),
+        number("poppassd_timeout", \.poppassdTimeout, 5...3600, needsRestart: true),
+        number(
+            PasswordPolicy.SettingName.minimumLength,
+            \.passwordMinLength,
+            1...CredentialStore.maximumPasswordLength
+        ),
+        number(
+            PasswordPolicy.SettingName.maximumLength,
+            \.passwordMaxLength,
+            1...CredentialStore.maximumPasswordLength
+        ),
+        ConfigurationKey(
+            name: PasswordPolicy.SettingName.commonList,
+            needsRestart: false,
+            apply: { configuration, value throws(ConfigurationError) in
+                guard value.isEmpty || value.hasPrefix("/") else {
+                    throw ConfigurationError("expected an absolute path, or nothing for the built-in list only")
+                }
+                configuration.passwordCommonList = value
+            },
+            render: { $0.passwordCommonList }
+        ),
         text("user", \.user, nonEmpty: false, needsRestart: true),
         text("group", \.group, nonEmpty: false, needsRestart: true),
         ConfigurationKey(

@@ -13,7 +13,7 @@ extension DaemonConfiguration {
     }
 
     /// Whether any listener needs the certificate.
-    var needsTLS: Bool { !submissionListen.isEmpty || !smtpsListen.isEmpty }
+    var needsTLS: Bool { !submissionListen.isEmpty || !smtpsListen.isEmpty || !poppassdTLSListen.isEmpty }
 
     /// The server's configuration, with TLS material already read.
     func serverConfiguration(tls: SMTPTLSConfiguration?) -> SMTPServerConfiguration {

@@ -10,11 +10,18 @@ extension DaemonConfiguration {
             throw ConfigurationError("no listener: set submission_listen, smtps_listen or plain_listen")
         }
         var seen: Set<String> = []
-        for address in listeners where address.port != 0 {
+        for address in listeners + poppassdListen + poppassdTLSListen where address.port != 0 {
             guard seen.insert(address.description).inserted else {
                 throw ConfigurationError("\(address) is listed twice among the listeners")
             }
         }
+        for address in poppassdListen where !address.isLoopback {
+            throw ConfigurationError(
+                "poppassd_listen \(address) is not a loopback address: passwords would cross the network in the clear; "
+                    + "use poppassd_tls_listen for it"
+            )
+        }
+        _ = try passwordPolicy()
         guard !mechanisms.isEmpty else { throw ConfigurationError("mechanisms: at least one is needed") }
         for name in mechanismsWithoutTLS where !mechanisms.contains(name) {
             throw ConfigurationError("mechanisms_without_tls: \(name) is not in mechanisms")

@@ -1,4 +1,5 @@
 import Logging
+import PasswordChange
 import SASLMechanisms
 
 /// Everything `sasl-smtpd` reads from its configuration file, after defaults and command-line overrides.
@@ -35,6 +36,13 @@ struct DaemonConfiguration: Equatable, Sendable {
     var drainTimeout = 30
     var receivedHeader = true
     var receivedHeaderClientAddress = true
+    var poppassdListen = [ListenAddress(host: "127.0.0.1", port: 106)]
+    var poppassdTLSListen: [ListenAddress] = []
+    var passwdSocket = "/run/sasl-smtpd/passwd.sock"
+    var poppassdTimeout = 120
+    var passwordMinLength = PasswordPolicy.defaultMinimumLength
+    var passwordMaxLength = PasswordPolicy.defaultMaximumLength
+    var passwordCommonList = ""
     var user = "sasl-smtpd"
     var group = ""
     var logLevel = Logger.Level.info

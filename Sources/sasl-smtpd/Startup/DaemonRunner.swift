@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import PasswordService
 import SMTPSubmission
 import ServiceLifecycle
 
@@ -44,28 +45,41 @@ struct DaemonRunner {
         } catch {
             throw ConfigurationError("\(error)")
         }
+        let passwordServer = try makePasswordServer(tls: tls, identity: identity)
         let reload = ReloadService(
             source: source,
             startup: configuration,
             identity: identity,
             server: server,
+            passwordServer: passwordServer,
             logger: logger
         )
-        var groupConfiguration = ServiceGroupConfiguration(
-            services: [
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(
+                service: server,
+                successTerminationBehavior: .gracefullyShutdownGroup,
+                failureTerminationBehavior: .gracefullyShutdownGroup,
+                serviceName: "smtp"
+            ),
+            .init(
+                service: reload,
+                successTerminationBehavior: .ignore,
+                failureTerminationBehavior: .gracefullyShutdownGroup,
+                serviceName: "reload"
+            ),
+        ]
+        if let passwordServer {
+            services.append(
                 .init(
-                    service: server,
+                    service: passwordServer,
                     successTerminationBehavior: .gracefullyShutdownGroup,
                     failureTerminationBehavior: .gracefullyShutdownGroup,
-                    serviceName: "smtp"
-                ),
-                .init(
-                    service: reload,
-                    successTerminationBehavior: .ignore,
-                    failureTerminationBehavior: .gracefullyShutdownGroup,
-                    serviceName: "reload"
-                ),
-            ],
+                    serviceName: "poppassd"
+                )
+            )
+        }
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )
@@ -82,7 +96,9 @@ struct DaemonRunner {
         )
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
-            tasks.addTask { await afterBinding(server: server, identity: identity) }
+            tasks.addTask {
+                await afterBinding(server: server, passwordServer: passwordServer, identity: identity)
+            }
             try await tasks.waitForAll()
         }
         logger.notice("exiting")
@@ -113,10 +129,41 @@ struct DaemonRunner {
         return nil
     }
 
+    /// The poppassd server, `nil` when no password socket is configured. The local socket's directory is created
+    /// (0755) for the daemon's user while still root, so the daemon can remove its socket when it stops.
+    private func makePasswordServer(
+        tls: SMTPTLSConfiguration?,
+        identity: RunIdentity?
+    ) throws(ConfigurationError) -> PoppassdServer? {
+        guard configuration.passwordServiceEnabled else { return nil }
+        if !configuration.passwdSocket.isEmpty {
+            try prepareDirectory(FileChecks.directoryName(of: configuration.passwdSocket), mode: 0o755, for: identity)
+        }
+        let changer = try configuration.passwordChanger(logger: logger)
+        do throws(PasswordServiceError) {
+            return try PoppassdServer(
+                configuration: configuration.poppassdConfiguration(tls: tls),
+                changer: changer,
+                logger: logger
+            )
+        } catch {
+            throw ConfigurationError("\(error)")
+        }
+    }
+
     /// A Maildir spool that does not exist is created (0700) for the daemon's user while still root.
     private func prepareSpool(for identity: RunIdentity?) throws(ConfigurationError) {
         guard case .maildir(let directory) = configuration.sink else { return }
-        if mkdir(directory, 0o700) == 0 {
+        try prepareDirectory(directory, mode: 0o700, for: identity)
+    }
+
+    /// Creates `directory` (its parent must exist) for the daemon's user; one that exists is left as it is.
+    private func prepareDirectory(
+        _ directory: String,
+        mode: mode_t,
+        for identity: RunIdentity?
+    ) throws(ConfigurationError) {
+        if mkdir(directory, mode) == 0 {
             if let identity, geteuid() == 0 {
                 guard chown(directory, identity.uid, identity.gid) == 0 else {
                     throw ConfigurationError(
@@ -126,19 +173,20 @@ struct DaemonRunner {
             }
         } else if errno != EEXIST {
             throw ConfigurationError(
-                "cannot create the spool \(directory): \(SystemInfo.describe(errno)) (its parent must exist)"
+                "cannot create \(directory): \(SystemInfo.describe(errno)) (its parent must exist)"
             )
         }
     }
 
     /// Once every listener is bound: drop privileges, check what the unprivileged daemon must reach, say it is ready.
     /// A failure here ends the process at once: it must never serve with root privileges it meant to give up.
-    private func afterBinding(server: SMTPServer, identity: RunIdentity?) async {
+    private func afterBinding(server: SMTPServer, passwordServer: PoppassdServer?, identity: RunIdentity?) async {
         let addresses: [SocketAddress]
         do {
             addresses = try await server.listeningAddresses()
+            _ = try await passwordServer?.listeningAddresses()
         } catch {
-            return  // the server failed to bind; the group reports why
+            return  // a server failed to bind; the group reports why
         }
         do throws(ConfigurationError) {
             if let identity {
@@ -184,6 +232,20 @@ struct DaemonRunner {
         }
         if case .sendmail(let path) = configuration.sink, !FileChecks.isExecutable(path) {
             throw ConfigurationError("sink \(configuration.sink): \(path) is not an executable file")
+        }
+        // Every change replaces the database by a rename in its directory: without write access there, each
+        // change would fail (logged), while logins keep working.
+        let databaseDirectory = FileChecks.directoryName(of: configuration.sasldbPath)
+        if configuration.passwordServiceEnabled, access(databaseDirectory, W_OK) != 0 {
+            logger.warning(
+                "password changes will fail",
+                metadata: [
+                    "detail": .string(
+                        "\(databaseDirectory) is not writable by the daemon's user: give it a database directory "
+                            + "of its own, or empty poppassd_listen and passwd_socket"
+                    )
+                ]
+            )
         }
     }
 }

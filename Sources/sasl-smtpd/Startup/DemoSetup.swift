@@ -18,6 +18,8 @@ enum DemoSetup {
     static let submissionPort = 2587
     /// The demo's implicit-TLS port.
     static let smtpsPort = 2465
+    /// The demo's poppassd port (106 needs root).
+    static let poppassdPort = 2106
 
     /// Prepares `directory` and returns the path of its configuration file.
     static func prepare(_ directory: String) throws(ConfigurationError) -> String {
@@ -52,6 +54,8 @@ enum DemoSetup {
         # Clients name the host they connected to in DIGEST-MD5's digest-uri (curl names the realm).
         digest_md5_hosts = 127.0.0.1 localhost demo.local
         sink = maildir:\(root)/Maildir
+        poppassd_listen = 127.0.0.1:\(poppassdPort)
+        passwd_socket = \(root)/passwd.sock
         # Serve as the invoking user.
         user =
         log_level = info

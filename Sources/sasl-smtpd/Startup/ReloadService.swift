@@ -1,5 +1,6 @@
 @preconcurrency import Dispatch
 import Logging
+import PasswordService
 import SMTPSubmission
 import ServiceLifecycle
 
@@ -9,7 +10,8 @@ import Glibc
 
 /// Reloads on SIGHUP, without dropping a session: the configuration file (host name, mechanisms, limits, sender map,
 /// database path, log level) and the certificate and key. New connections get the new values; sessions in progress
-/// keep theirs. A configuration or certificate that does not load is logged and the running one kept.
+/// keep theirs. The password services take the new policy, database path and certificate the same way. A
+/// configuration or certificate that does not load is logged and the running one kept.
 ///
 /// Listeners, the sink, the user and the connection limits need a restart; a changed value is logged as such.
 struct ReloadService: Service {
@@ -17,6 +19,7 @@ struct ReloadService: Service {
     let startup: DaemonConfiguration
     let identity: RunIdentity?
     let server: SMTPServer
+    let passwordServer: PoppassdServer?
     let logger: Logger
 
     func run() async throws {
@@ -50,6 +53,7 @@ struct ReloadService: Service {
         do throws(ConfigurationError) {
             // Everything is read and checked first; only then is anything applied.
             let loginMap = try configuration.loadSenderLoginMap()
+            let changer = try configuration.passwordChanger(logger: logger)
             if let warning = try FileChecks.checkDatabase(configuration.sasldbPath) {
                 logger.warning("database", metadata: ["detail": .string(warning)])
             }
@@ -57,13 +61,15 @@ struct ReloadService: Service {
                 let owners = TLSMaterial.keyOwners(identity: identity)
                 let (tls, warnings) = try TLSMaterial.load(configuration, keyOwners: owners)
                 for warning in warnings { logger.warning("certificate", metadata: ["detail": .string(warning)]) }
-                do throws(SMTPServerError) {
+                do {
                     try server.reloadTLS(tls)
+                    if !configuration.poppassdTLSListen.isEmpty { try passwordServer?.reloadTLS(tls) }
                 } catch {
                     throw ConfigurationError("\(error)")
                 }
             }
             server.updateSessionConfiguration(configuration.sessionConfiguration(loginMap: loginMap))
+            passwordServer?.updateChanger(changer)
         } catch {
             logger.error("reload failed, configuration kept", metadata: ["detail": .string(error.message)])
             return

@@ -1,0 +1,54 @@
+import Logging
+import NIOCore
+import PasswordChange
+import PasswordService
+import SASLDB
+import SMTPSubmission
+
+extension DaemonConfiguration {
+    /// Whether a password-change socket is configured (`poppassd_listen`, `poppassd_tls_listen`, `passwd_socket`).
+    var passwordServiceEnabled: Bool {
+        !poppassdListen.isEmpty || !poppassdTLSListen.isEmpty || !passwdSocket.isEmpty
+    }
+
+    /// The rules for new passwords, read through ``PasswordPolicy/init(setting:)`` so the keys mean what they mean
+    /// in `sasldb.conf`.
+    ///
+    /// - Throws: ``ConfigurationError`` naming the setting at fault (or an unreadable `password_common_list`).
+    func passwordPolicy() throws(ConfigurationError) -> PasswordPolicy {
+        let settings = [
+            PasswordPolicy.SettingName.minimumLength: String(passwordMinLength),
+            PasswordPolicy.SettingName.maximumLength: String(passwordMaxLength),
+            PasswordPolicy.SettingName.commonList: passwordCommonList,
+        ]
+        do throws(PasswordChangeError) {
+            return try PasswordPolicy(setting: { settings[$0] })
+        } catch {
+            throw ConfigurationError("\(error)")
+        }
+    }
+
+    /// The changer behind the password services: the database the SMTP server reads, its realm mapping, the
+    /// policy; one audit line per attempt in the daemon's log.
+    func passwordChanger(logger: Logger) throws(ConfigurationError) -> PasswordChanger {
+        PasswordChanger(
+            store: CredentialStore(backend: FileBackend(path: sasldbPath)),
+            defaultRealm: effectiveRealm,
+            policy: try passwordPolicy(),
+            audit: { record in logger.notice("\(record)") }
+        )
+    }
+
+    /// The password services' configuration, with TLS material already read.
+    func poppassdConfiguration(tls: SMTPTLSConfiguration?) -> PoppassdServerConfiguration {
+        PoppassdServerConfiguration(
+            listeners: poppassdListen.map { .init(host: $0.host, port: $0.port, implicitTLS: false) }
+                + poppassdTLSListen.map { .init(host: $0.host, port: $0.port, implicitTLS: true) },
+            localSocketPath: passwdSocket.isEmpty ? nil : passwdSocket,
+            tls: poppassdTLSListen.isEmpty ? nil : tls,
+            lineTimeout: .seconds(Int64(min(30, poppassdTimeout))),
+            sessionTimeout: .seconds(Int64(poppassdTimeout)),
+            drainTimeout: .seconds(Int64(drainTimeout))
+        )
+    }
+}

@@ -1,0 +1,168 @@
+import Foundation
+import PasswordService
+import XCTest
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The Unix-domain socket, with a real unprivileged user connecting through `setpriv`.
+final class LocalSocketTests: XCTestCase {
+    private static let testUser = "sasldbtest"
+
+    /// A poppassd dialogue over a Unix socket, run by whatever user runs Python: prints each reply on a line.
+    private static let client = """
+        import socket, sys
+        path, login, current, new = sys.argv[1:5]
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect(path)
+        f = s.makefile("rb")
+        print(f.readline().decode().rstrip())
+        for line in ("user " + login, "pass " + current, "newpass " + new):
+            s.sendall((line + "\\r\\n").encode())
+            print(f.readline().decode().rstrip())
+        """
+
+    /// The uid and gid of the test user, created (and removed at teardown) if it does not exist.
+    private func unprivilegedUser() throws -> (uid: uid_t, gid: gid_t) {
+        guard geteuid() == 0 else { throw XCTSkip("creating a test user and switching to it needs root") }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else {
+            throw XCTSkip("setpriv (util-linux) is not installed")
+        }
+        if getpwnam(Self.testUser) == nil {
+            let created = runProcess("/usr/sbin/useradd", ["-M", "-s", "/usr/sbin/nologin", Self.testUser])
+            XCTAssertEqual(created.status, 0, created.output)
+            addTeardownBlock { _ = runProcess("/usr/sbin/userdel", [Self.testUser]) }
+        }
+        guard let entry = getpwnam(Self.testUser) else { throw XCTSkip("cannot create the user \(Self.testUser)") }
+        return (entry.pointee.pw_uid, entry.pointee.pw_gid)
+    }
+
+    /// Runs the Python client as `identity` (root when `nil`) and returns the server's replies.
+    private func dialogue(
+        _ fixture: PasswordServiceFixture,
+        as identity: (uid: uid_t, gid: gid_t)?,
+        login: String,
+        current: String,
+        new: String
+    ) throws -> [String] {
+        let script = fixture.directory + "/client.py"
+        try Data(Self.client.utf8).write(to: URL(fileURLWithPath: script))
+        chmod(script, 0o644)
+        let path = try XCTUnwrap(fixture.localSocketPath)
+        var command = ["/usr/bin/python3", script, path, login, current, new]
+        if let identity {
+            command =
+                ["/usr/bin/setpriv", "--reuid=\(identity.uid)", "--regid=\(identity.gid)", "--clear-groups"]
+                + command
+        }
+        let result = runProcess(command[0], Array(command.dropFirst()))
+        XCTAssertEqual(result.status, 0, result.output)
+        return result.output.split(separator: "\n").map(String.init)
+    }
+
+    private func start() throws -> PasswordServiceFixture {
+        let fixture = try PasswordServiceFixture(
+            users: [Self.testUser: "test-user-old-pw", "alice": "alice-old-pw"],
+            localSocket: true
+        )
+        addTeardownBlock { fixture.stop() }
+        return fixture
+    }
+
+    func testALocalUserChangesTheirOwnPasswordButNotAnothers() throws {
+        let identity = try unprivilegedUser()
+        let fixture = try start()
+        var status = stat()
+        XCTAssertEqual(stat(try XCTUnwrap(fixture.localSocketPath), &status), 0)
+        XCTAssertEqual(status.st_mode & 0o777, 0o666)
+
+        let other = try dialogue(
+            fixture,
+            as: identity,
+            login: "alice",
+            current: "alice-old-pw",
+            new: "stolen horse battery"
+        )
+        XCTAssertEqual(other.last, "500 you may change the password of your own account only")
+        XCTAssertTrue(try fixture.verify("alice", "alice-old-pw"))
+
+        let own = try dialogue(
+            fixture,
+            as: identity,
+            login: "\(Self.testUser)@\(PasswordServiceFixture.realm)",
+            current: "test-user-old-pw",
+            new: "new horse battery"
+        )
+        XCTAssertEqual(own.last, "200 Password changed, thank-you.")
+        XCTAssertTrue(try fixture.verify(Self.testUser, "new horse battery"))
+        XCTAssertEqual(
+            fixture.auditRecords.map(\.description),
+            [
+                "password change user=alice@example.org socket uid=\(identity.uid) result=refused "
+                    + "reason=\"you may change the password of your own account only\"",
+                "password change user=\(Self.testUser)@example.org socket uid=\(identity.uid) result=changed",
+            ]
+        )
+    }
+
+    func testTheOwnAccountStillNeedsItsCurrentPassword() throws {
+        let identity = try unprivilegedUser()
+        let fixture = try start()
+        let replies = try dialogue(
+            fixture,
+            as: identity,
+            login: Self.testUser,
+            current: "wrong",
+            new: "new horse battery"
+        )
+        XCTAssertEqual(replies.last, "500 the current password is not right")
+        XCTAssertTrue(try fixture.verify(Self.testUser, "test-user-old-pw"))
+    }
+
+    func testRootChangesAnyPasswordWithItsCurrentPassword() throws {
+        guard geteuid() == 0 else { throw XCTSkip("needs root") }
+        let fixture = try start()
+        let wrong = try dialogue(fixture, as: nil, login: "alice", current: "wrong", new: "new horse battery")
+        XCTAssertEqual(wrong.last, "500 the current password is not right")
+        let right = try dialogue(fixture, as: nil, login: "alice", current: "alice-old-pw", new: "new horse battery")
+        XCTAssertEqual(right.last, "200 Password changed, thank-you.")
+        XCTAssertTrue(try fixture.verify("alice", "new horse battery"))
+    }
+
+    func testAStaleSocketIsReplacedAndAnythingElseAtThePathRefused() throws {
+        let directory = NSTemporaryDirectory() + "stale-socket-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/passwd.sock"
+        // A socket file left behind: bound, never listened on, closed.
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        XCTAssertEqual(bound, 0)
+        close(fd)
+
+        let fixture = try PasswordServiceFixture(users: ["alice": "alice-old-pw"]) {
+            $0.localSocketPath = path
+        }
+        let client = try LineClient(unixPath: path)
+        XCTAssertEqual(try client.readLine(), "200 poppassd hello, who are you?")
+        fixture.stop()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path), "the socket is removed at shutdown")
+
+        try Data("not a socket".utf8).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(
+            try PasswordServiceFixture(users: ["alice": "alice-old-pw"]) { $0.localSocketPath = path }
+        )
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "not a socket")
+    }
+}
