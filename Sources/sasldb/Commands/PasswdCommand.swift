@@ -18,7 +18,7 @@ struct PasswdCommand: ParsableCommand {
             otherwise the request goes to sasl-smtpd's password service on its local socket, which lets you change \
             your own account only. Exit status: 0 changed; 1 refused (the current password, the two new ones \
             differ, the policy); 69 neither the database nor the service can be used; 75 try again later. See \
-            sasldb(8), CHANGING YOUR PASSWORD.
+            sasldb(8), SUBCOMMANDS.
             """
     )
 
