@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/auxv.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 int sasldb_ofd_lock(int fd, int exclusive, int unlock) {
@@ -24,4 +25,10 @@ const char *sasldb_exec_path(void) {
 
 int sasldb_is_privileged_exec(void) {
     return getauxval(AT_SECURE) != 0;
+}
+
+void sasldb_syslog_authpriv(int priority, const char *message) {
+    /* openlog keeps the ident pointer: a string literal outlives every call. */
+    openlog("sasldb", LOG_PID, LOG_AUTHPRIV);
+    syslog(priority, "%s", message);
 }

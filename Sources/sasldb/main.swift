@@ -16,19 +16,28 @@ let invokedAs = arguments.first.map(baseName) ?? "sasldb"
 // kernel ran still names the personality.
 let executedAs = sasldb_exec_path().map { baseName(String(cString: $0)) } ?? invokedAs
 
+// Started setuid or setgid, the program is chgsaslpasswd whatever it is called: the caller chooses argv[0] and, with
+// a link of its own, the exec path, so no name may reach a personality or command that takes a path or deletes.
+if Host.isPrivileged {
+    exit(Chgsaslpasswd(program: "chgsaslpasswd", arguments: Array(arguments.dropFirst())).run())
+}
+
 func personality(_ name: String, _ rest: [String]) -> Int32? {
     switch name {
     case "saslpasswd2": return Saslpasswd2(program: name, arguments: rest).run()
+    case "chgsaslpasswd": return Chgsaslpasswd(program: name, arguments: rest).run()
     case "sasldblistusers2": return Sasldblistusers2(program: name, arguments: rest).run()
     case "sasl-sample-server": return SASLSampleServer(program: name, arguments: rest).run()
     default: return nil
     }
 }
 
-if let status = personality(invokedAs, Array(arguments.dropFirst())) {
+// The exec path first: Roundcube's own helper, itself named chgsaslpasswd, runs /usr/sbin/saslpasswd2 with its
+// argv[0], and must get the saslpasswd2 it asked for.
+if let status = personality(executedAs, Array(arguments.dropFirst())) {
     exit(status)
 }
-if let status = personality(executedAs, Array(arguments.dropFirst())) {
+if let status = personality(invokedAs, Array(arguments.dropFirst())) {
     exit(status)
 }
 if arguments.count > 1, let status = personality(arguments[1], Array(arguments.dropFirst(2))) {

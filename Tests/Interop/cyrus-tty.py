@@ -31,27 +31,23 @@ Reference (Debian 12, saslpasswd2 2.1.28):
     empty: b'Password: \\r\\nAgain (for verification): \\r\\nsaslpasswd2: invalid parameter supplied\\r\\n' [exit 7]
     pipe-on-tty: b'pw3\\r\\n' [exit 0]
 
-Timing: saslpasswd2 prints the prompt, then switches echo off with
-tcsetattr(TCSAFLUSH), which DISCARDS input typed before that moment. So an
-answer is typed only after the prompt has appeared and the terminal's ECHO
-flag is seen cleared (polled with tcgetattr on the master). If a program never
-clears ECHO, the answer is typed anyway after --echo-grace seconds (its echo
-then shows up in the recorded bytes). Every wait is bounded by --timeout per
-case (default 10 s); the child's process group is killed on timeout and the
-scratch directory is removed at exit. Environment for the child: LC_ALL=C,
+Timing (tty_dialogue.py): an answer is typed only after the prompt has
+appeared and the terminal's ECHO flag is seen cleared, because saslpasswd2's
+tcsetattr(TCSAFLUSH) discards input typed earlier; after --echo-grace seconds
+it is typed anyway. Every wait is bounded by --timeout per case (default
+10 s); the child's process group is killed on timeout and the scratch
+directory is removed at exit. Environment for the child: LC_ALL=C,
 SASL_CONF_PATH=<empty scratch dir> (no saslpasswd.conf is read), TERM=dumb.
 """
 
 import argparse
 import os
-import pty
-import select
 import shutil
 import signal
 import sys
 import tempfile
-import termios
-import time
+
+from tty_dialogue import converse, verdict
 
 CASES = {
     # name: (extra args, answers, wait-for-prompt)
@@ -70,13 +66,6 @@ def _interrupt(signum, frame):
     raise Interrupted()
 
 
-def echo_is_off(fd):
-    try:
-        return not (termios.tcgetattr(fd)[3] & termios.ECHO)
-    except termios.error:
-        return False
-
-
 def run_case(name, command, tmpdir, timeout, echo_grace):
     extra, answers, prompted = CASES[name]
     db = os.path.join(tmpdir, name + ".db")
@@ -91,101 +80,9 @@ def run_case(name, command, tmpdir, timeout, echo_grace):
     env.update(LC_ALL="C", LANG="C", TERM="dumb", SASL_CONF_PATH=os.path.join(tmpdir, "conf"))
     env.pop("LANGUAGE", None)
 
-    pid, master = pty.fork()
-    if pid == 0:  # child: stdin/stdout/stderr are the pty slave
-        try:
-            os.chdir(tmpdir)
-            os.execvpe(exe, argv, env)
-        except OSError as e:
-            os.write(2, ("exec %s: %s\n" % (exe, e)).encode())
-        os._exit(127)
-
-    seen = b""
-    deadline = time.monotonic() + timeout
-    pending = list(answers)
-    out_len_at_last_answer = 0
-    output_since = None  # when new output appeared after the last answer
-    status = None
-    eof = False
-    try:
-        if not prompted:
-            for a in pending:
-                os.write(master, a)
-            pending = []
-        while not eof:
-            now = time.monotonic()
-            if now >= deadline:
-                break
-            # a prompt: new output since the last answer that does not end
-            # in a newline (the echoed newline of the previous answer does)
-            if (pending and prompted and len(seen) > out_len_at_last_answer
-                    and not seen.endswith(b"\n")):
-                if output_since is None:
-                    output_since = now
-                if echo_is_off(master) or now - output_since >= echo_grace:
-                    os.write(master, pending.pop(0))
-                    out_len_at_last_answer = len(seen)
-                    output_since = None
-                    continue
-            wait = min(deadline - now, 0.02 if (pending and output_since is not None) else 0.2)
-            r, _, _ = select.select([master], [], [], wait)
-            if r:
-                try:
-                    data = os.read(master, 4096)
-                except OSError:  # EIO: slave closed, child gone
-                    data = b""
-                if not data:
-                    eof = True
-                else:
-                    seen += data
-            else:
-                # no output: has the child exited without closing the tty?
-                p, st = os.waitpid(pid, os.WNOHANG)
-                if p:
-                    status = st
-                    # drain whatever is left
-                    while True:
-                        r, _, _ = select.select([master], [], [], 0.05)
-                        if not r:
-                            break
-                        try:
-                            data = os.read(master, 4096)
-                        except OSError:
-                            data = b""
-                        if not data:
-                            break
-                        seen += data
-                    break
-        while status is None and time.monotonic() < deadline:
-            p, st = os.waitpid(pid, os.WNOHANG)
-            if p:
-                status = st
-                break
-            time.sleep(0.01)
-    finally:
-        if status is None:
-            for sig in (signal.SIGKILL,):
-                try:
-                    os.killpg(pid, sig)
-                except OSError:
-                    try:
-                        os.kill(pid, sig)
-                    except OSError:
-                        pass
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
-        os.close(master)
-
+    seen, status = converse(exe, argv, env, tmpdir, answers, prompted, timeout, echo_grace)
     seen = seen.replace(os.fsencode(tmpdir), b"@TMP@")
-    if status is None:
-        verdict = "[timeout]"
-    elif os.WIFEXITED(status):
-        verdict = "[exit %d]" % os.WEXITSTATUS(status)
-    else:
-        verdict = "[signal %d]" % os.WTERMSIG(status)
-    return "%s: %r %s" % (name, seen, verdict), status is not None
+    return "%s: %r %s" % (name, seen, verdict(status)), status is not None
 
 
 def main(argv):

@@ -22,4 +22,8 @@ const char *sasldb_exec_path(void);
    variables must then not choose files or settings. */
 int sasldb_is_privileged_exec(void);
 
+/* Writes one record to syslog under the ident "sasldb", with the process id, in the authpriv facility (where
+   password changes are looked for). The message is passed as "%s", so its text is never a format. */
+void sasldb_syslog_authpriv(int priority, const char *message);
+
 #endif

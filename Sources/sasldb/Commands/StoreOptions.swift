@@ -17,8 +17,11 @@ struct StoreOptions: ParsableArguments {
     var database: String?
 
     /// The database path after defaults.
-    var path: String {
-        database ?? Host.environment("SASLDB_PATH") ?? SiteConfig.current.values["sasldb_path"] ?? "/etc/sasldb2"
+    var path: String { database ?? StoreOptions.defaultPath }
+
+    /// The database of this site when no path is given (also `chgsaslpasswd`'s, which takes none).
+    static var defaultPath: String {
+        Host.environment("SASLDB_PATH") ?? SiteConfig.current.values["sasldb_path"] ?? "/etc/sasldb2"
     }
 
     /// A backend for reading the file (writes use ``WriteOptions/backend(for:)``).
@@ -41,8 +44,11 @@ struct RealmOptions: ParsableArguments {
 
     /// The realm after defaults.
     var defaultRealm: String {
-        realm.flatMap { $0.isEmpty ? nil : $0 } ?? SiteConfig.current.values["default_realm"] ?? Host.defaultRealm
+        realm.flatMap { $0.isEmpty ? nil : $0 } ?? RealmOptions.siteDefaultRealm
     }
+
+    /// The realm of this site when no realm is given (also `chgsaslpasswd`'s, which takes none).
+    static var siteDefaultRealm: String { SiteConfig.current.values["default_realm"] ?? Host.defaultRealm }
 
     /// Parses a login name with the default realm.
     func user(_ name: String) throws -> UserID {

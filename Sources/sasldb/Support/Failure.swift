@@ -1,17 +1,23 @@
 import ArgumentParser
 import SASLDB
 
-/// Runs `body`, turning a store error into a message on standard error and a sysexits(3) exit code.
+/// An error a native command reports as one sentence on standard error and a documented exit code.
+protocol CommandFailure: Error, CustomStringConvertible {
+    /// The exit code, documented in sasldb(8).
+    var exitCode: Int32 { get }
+}
+
+/// Runs `body`, turning a ``CommandFailure`` into a message on standard error and its exit code.
 func reportingErrors<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
-    } catch let error as SASLDBError {
+    } catch let error as any CommandFailure {
         Output.error("sasldb: \(error)\n")
         throw ExitCode(error.exitCode)
     }
 }
 
-extension SASLDBError {
+extension SASLDBError: CommandFailure {
     /// The sysexits(3) code for this error, documented in sasldb(8).
     var exitCode: Int32 {
         switch self {

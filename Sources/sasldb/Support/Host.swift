@@ -14,12 +14,26 @@ enum Host {
         return String(decoding: bytes.map { $0 >= 0x41 && $0 <= 0x5a ? $0 + 0x20 : $0 }, as: UTF8.self)
     }
 
-    /// The value of environment variable `name`, when set and not empty; never for a setuid or setgid run, where
-    /// the caller (a web server behind Roundcube's wrapper, say) must not choose the file or the policy.
+    /// Whether the process runs with privileges its caller does not have: started setuid or setgid (or with file
+    /// capabilities), or with real and effective ids apart. The caller then chooses the environment, `argv[0]` and,
+    /// through a link of its own, the exec path, so none of them may choose a file, a setting or a personality.
+    static var isPrivileged: Bool {
+        sasldb_is_privileged_exec() != 0 || getuid() != geteuid() || getgid() != getegid()
+    }
+
+    /// The value of environment variable `name`, when set and not empty; never for a privileged run (see
+    /// ``isPrivileged``), where the caller (a web server behind Roundcube's helper, say) must not choose the file or
+    /// the policy.
     static func environment(_ name: String) -> String? {
-        guard sasldb_is_privileged_exec() == 0, getuid() == geteuid(), getgid() == getegid() else { return nil }
+        guard !isPrivileged else { return nil }
         guard let value = getenv(name) else { return nil }
         let string = String(cString: value)
         return string.isEmpty ? nil : string
+    }
+
+    /// The name of the account the real user id belongs to, `nil` when the password database has none.
+    static var accountName: String? {
+        guard let entry = getpwuid(getuid()), let name = entry.pointee.pw_name else { return nil }
+        return String(cString: name)
     }
 }

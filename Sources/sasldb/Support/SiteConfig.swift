@@ -4,7 +4,8 @@ import SASLDB
 ///
 /// Read from `$SASLDB_CONFIG`, else `/etc/sasl2/sasldb.conf`, in the `key: value` syntax of Cyrus's own files.
 /// Command-line options win over it. Keys: `sasldb_path`, `secrets` (as `--secrets`), `no_plaintext` (yes/no),
-/// `scram_iteration_counter`, `database_format` (gdbm or bdb), `default_realm`.
+/// `scram_iteration_counter`, `database_format` (gdbm or bdb), `default_realm`; for `passwd` and `chgsaslpasswd`
+/// the `password_*` policy settings (`PasswordPolicy.SettingName`) and `passwd_socket`.
 struct SiteConfig: Sendable {
     /// The default location.
     static let defaultPath = "/etc/sasl2/sasldb.conf"
