@@ -57,19 +57,24 @@ enum SMTPPlainLogin {
     }
 }
 
-/// Runs a program to its end and returns its status and its output and errors together.
-func runProcess(_ executable: String, _ arguments: [String]) -> (status: Int32, output: String) {
+/// Runs a program to its end, feeding it `input` (small enough for a pipe buffer), and returns its status and its
+/// output and errors together.
+func runProcess(_ executable: String, _ arguments: [String], input: Data? = nil) -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe
+    let inputPipe = Pipe()
+    process.standardInput = inputPipe
     do {
         try process.run()
     } catch {
         return (-1, "\(error)")
     }
+    if let input { inputPipe.fileHandleForWriting.write(input) }
+    try? inputPipe.fileHandleForWriting.close()
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))

@@ -107,6 +107,60 @@ final class LocalSocketTests: XCTestCase {
         )
     }
 
+    /// The `sasldb` executable built beside the test bundle.
+    private var sasldb: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("sasldb").path
+    }
+
+    /// `sasldb passwd`, run by the unprivileged user with the passwords on standard input, against the service.
+    private func sasldbPasswd(
+        _ fixture: PasswordServiceFixture,
+        as identity: (uid: uid_t, gid: gid_t),
+        login: String,
+        current: String,
+        new: String
+    ) throws -> (status: Int32, output: String) {
+        guard FileManager.default.isExecutableFile(atPath: sasldb) else {
+            throw XCTSkip("build the sasldb executable first (swift build --build-tests)")
+        }
+        let socket = try XCTUnwrap(fixture.localSocketPath)
+        return runProcess(
+            "/usr/bin/setpriv",
+            [
+                "--reuid=\(identity.uid)", "--regid=\(identity.gid)", "--clear-groups",
+                sasldb, "passwd", "--stdin", "--socket", socket, login,
+            ],
+            input: Data("\(current)\n\(new)\n\(new)\n".utf8)
+        )
+    }
+
+    func testSasldbPasswdOfALocalUserChangesItsOwnPasswordThroughTheService() throws {
+        let identity = try unprivilegedUser()
+        let fixture = try start()
+        let own = try sasldbPasswd(
+            fixture,
+            as: identity,
+            login: "\(Self.testUser)@\(PasswordServiceFixture.realm)",
+            current: "test-user-old-pw",
+            new: "new horse battery"
+        )
+        XCTAssertEqual(own.status, 0, own.output)
+        XCTAssertTrue(try fixture.verify(Self.testUser, "new horse battery"))
+        XCTAssertFalse(try fixture.verify(Self.testUser, "test-user-old-pw"))
+
+        let other = try sasldbPasswd(
+            fixture,
+            as: identity,
+            login: "alice@\(PasswordServiceFixture.realm)",
+            current: "alice-old-pw",
+            new: "stolen horse battery"
+        )
+        XCTAssertEqual(other.status, 1, other.output)
+        XCTAssertTrue(other.output.contains("you may change the password of your own account only"), other.output)
+        XCTAssertTrue(try fixture.verify("alice", "alice-old-pw"))
+        XCTAssertFalse(other.output.contains("alice-old-pw") || own.output.contains("new horse battery"))
+    }
+
     func testTheOwnAccountStillNeedsItsCurrentPassword() throws {
         let identity = try unprivilegedUser()
         let fixture = try start()
