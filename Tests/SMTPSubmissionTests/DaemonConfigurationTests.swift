@@ -108,7 +108,8 @@ final class DaemonConfigurationTests: XCTestCase {
         for line in [
             "hostname = mail.example.org", "plain_listen = 127.0.0.1:0", "recipient_limit = 100",
             "message_size_limit = 26214400", "command_timeout = 300", "allow_null_sender = yes",
-            "tls_minimum_version = 1.2", "log_level = info", "sink = maildir:\(directory)/Maildir", "user =",
+            "tls_minimum_version = 1.2", "log_level = info", "chunking = yes", "sink = maildir:\(directory)/Maildir",
+            "user =",
         ] {
             XCTAssertTrue(result.stdout.contains(line + "\n"), "missing \(line) in\n\(result.stdout)")
         }
@@ -319,6 +320,7 @@ final class DaemonConfigurationTests: XCTestCase {
         XCTAssertTrue(result.stdout.contains("ESMTP> STARTTLS"), result.stdout)
         XCTAssertTrue(result.stdout.contains("ESMTP< Decoded: r="), result.stdout)
         XCTAssertTrue(result.stdout.contains("ESMTP< 235 "), result.stdout)
+        XCTAssertTrue(result.stdout.contains("CHUNKING"), result.stdout)
         XCTAssertTrue(result.stdout.contains("SMTP< 250 2.0.0"), result.stdout)
         let delivered = SinkTestSupport.names(in: directory + "/Maildir/new")
         XCTAssertEqual(delivered.count, 1)
@@ -367,7 +369,7 @@ final class DaemonConfigurationTests: XCTestCase {
         try "demo-password\n".write(toFile: directory + "/password", atomically: true, encoding: .utf8)
         let configuration = directory + "/sasl-smtpd.conf"
         let text = try String(contentsOfFile: configuration, encoding: .utf8)
-        try (text + "mechanisms = SCRAM-SHA-256 PLAIN\n").write(
+        try (text + "mechanisms = SCRAM-SHA-256 PLAIN\nchunking = no\n").write(
             toFile: configuration,
             atomically: true,
             encoding: .utf8
@@ -387,6 +389,7 @@ final class DaemonConfigurationTests: XCTestCase {
         )
         XCTAssertEqual(refused.status, 1)
         XCTAssertTrue(refused.stdout.contains("250 AUTH SCRAM-SHA-256 PLAIN"), refused.stdout)
+        XCTAssertFalse(refused.stdout.contains("CHUNKING"), refused.stdout)
 
         kill(process.processIdentifier, SIGTERM)
         let stopBy = Date().addingTimeInterval(20)

@@ -63,8 +63,23 @@ final class SMTPCommandParserTests: XCTestCase {
         XCTAssertReply(refusal("")?.reply, 500, "5.5.2")
         XCTAssertReply(refusal(" EHLO x")?.reply, 500, "5.5.2")
         XCTAssertReply(refusal("EXPN staff")?.reply, 502, "5.5.1")
-        XCTAssertReply(refusal("BDAT 100 LAST")?.reply, 502, "5.5.1")
+        XCTAssertReply(refusal("TURN")?.reply, 502, "5.5.1")
         XCTAssertEqual(refusal("EXPN staff")?.closesConnection, false)
+    }
+
+    func testBDATTakesASizeAndOptionallyLAST() throws {
+        XCTAssertEqual(try parse("BDAT 100 LAST"), .bdat(size: 100, isLast: true))
+        XCTAssertEqual(try parse("bdat 0 last"), .bdat(size: 0, isLast: true))
+        XCTAssertEqual(try parse("BDAT 007"), .bdat(size: 7, isLast: false))
+    }
+
+    func testBDATWithoutAReadableSizeClosesTheConnection() {
+        for line in [
+            "BDAT", "BDAT x", "BDAT +1", "BDAT 1.5", "BDAT 9223372036854775808", "BDAT 1 FIRST", "BDAT 1 LAST 2",
+        ] {
+            XCTAssertReply(refusal(line)?.reply, 501, "5.5.4")
+            XCTAssertEqual(refusal(line)?.closesConnection, true, line)
+        }
     }
 
     func testHTTPRequestLineClosesTheConnection() {

@@ -198,4 +198,34 @@ final class SMTPLineDecoderTests: XCTestCase {
         try channel.writeInbound(channel.allocator.buffer(bytes: bytes + [13, 10]))
         XCTAssertEqual(try events(channel), [.line(bytes)])
     }
+
+    // MARK: BDAT chunks
+
+    func testOctetsToReadPassRawThenLinesResume() {
+        var decoder = SMTPLineDecoder(maximumLineLength: 16)
+        var buffer = ByteBuffer(string: "BDAT 6\r\na\rb\n\r\nNOOP\r\n")
+        XCTAssertEqual(decoder.decode(buffer: &buffer), line("BDAT 6"))
+        decoder.octetsToRead = 6
+        XCTAssertEqual(decodeAll(&decoder, &buffer), [.octets(Array("a\rb\n\r\n".utf8)), line("NOOP")])
+        XCTAssertEqual(decoder.octetsToRead, 0)
+    }
+
+    func testOctetsFedOneAtATimeComeOutAsTheyArrive() {
+        var decoder = SMTPLineDecoder(maximumLineLength: 16)
+        decoder.octetsToRead = 3
+        var events: [SMTPLineEvent] = []
+        var buffer = ByteBuffer()
+        for byte in "x\r\nQUIT\r\n".utf8 {
+            buffer.writeInteger(byte)
+            events += decodeAll(&decoder, &buffer)
+        }
+        XCTAssertEqual(events, [.octets([0x78]), .octets([13]), .octets([10]), line("QUIT")])
+    }
+
+    func testAChunkLongerThanTheLineLimitIsNotTooLong() {
+        var decoder = SMTPLineDecoder(maximumLineLength: 4)
+        decoder.octetsToRead = 10
+        var buffer = ByteBuffer(string: "0123456789ok\r\n")
+        XCTAssertEqual(decodeAll(&decoder, &buffer), [.octets(Array("0123456789".utf8)), line("ok")])
+    }
 }

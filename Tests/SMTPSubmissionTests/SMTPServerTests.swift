@@ -104,6 +104,49 @@ final class SMTPServerTests: XCTestCase {
         }
     }
 
+    func testNoConnectionIsAcceptedUntilTheBeforeAcceptingHookReturns() async throws {
+        let hook = HookObservation()
+        let server = try await TestServer.start(
+            kinds: [.plain],
+            sessionConfiguration: try .serverTest(requiresTLS: false),
+            beforeAccepting: { addresses in
+                // A client connects while the hook runs (where the daemon drops root): it waits in the backlog.
+                let client = try await RawClient.connect(port: addresses[0].port ?? 0)
+                hook.client.withLock { $0 = client }
+                let greeting = try? await client.read(until: "220 ", timeout: .milliseconds(500))
+                hook.greeted.withLock { $0 = greeting != nil }
+            }
+        )
+        addTeardownBlock { await server.stop() }
+        XCTAssertEqual(hook.greeted.withLock { $0 }, false, "a connection was served before the hook returned")
+        let client = try XCTUnwrap(hook.client.withLock { $0 })
+        let greeting = try await client.read(until: "\r\n")
+        XCTAssertEqual(greeting, "220 mail.example.org ESMTP\r\n", "served once the hook returned")
+        await client.close()
+    }
+
+    func testFailingBeforeAcceptingHookStopsTheServerWithItsError() async throws {
+        let server = try SMTPServer(
+            configuration: SMTPServerConfiguration(listeners: [.init(host: "127.0.0.1", port: 0, kind: .plain)]),
+            sessionConfiguration: try .serverTest(requiresTLS: false),
+            sink: RecordingSink(),
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+            beforeAccepting: { _ in throw TestSupportError("cannot drop privileges") }
+        )
+        do {
+            try await server.run()
+            XCTFail("run() returned")
+        } catch {
+            XCTAssertEqual("\(error)", "cannot drop privileges")
+        }
+        do {
+            _ = try await server.listeningAddresses()
+            XCTFail("the server listens")
+        } catch {
+            XCTAssertEqual(error as? SMTPServerError, .notListening)
+        }
+    }
+
     func testSubmissionListenerOffersSTARTTLSAndNoAUTHBeforeIt() async throws {
         let server = try await TestServer.start()
         addTeardownBlock { await server.stop() }
@@ -364,6 +407,12 @@ final class SMTPServerTests: XCTestCase {
         XCTAssertNotNil(auth?.metadata["smtp.session"])
         XCTAssertFalse(server.logs.text.contains(SessionFixture.password))
     }
+}
+
+/// What a `beforeAccepting` hook saw: the client it connected, and whether that client was greeted meanwhile.
+private final class HookObservation: Sendable {
+    let client = Mutex<RawClient?>(nil)
+    let greeted = Mutex<Bool?>(nil)
 }
 
 /// A sink that holds each delivery until the test releases it.

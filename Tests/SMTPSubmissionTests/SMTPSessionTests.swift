@@ -20,7 +20,7 @@ final class SMTPSessionTests: XCTestCase {
             reply?.lines,
             [
                 "mail.example.org", "PIPELINING", "SIZE 26214400", "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES",
-                "STARTTLS",
+                "CHUNKING", "STARTTLS",
             ]
         )
     }

@@ -303,7 +303,8 @@ final class TestServer: Sendable {
         kinds: [SMTPServerConfiguration.Listener.Kind] = [.submission, .implicitTLS, .plain],
         sessionConfiguration: SMTPSessionConfiguration? = nil,
         sink: RecordingSink = RecordingSink(),
-        adjust: (inout SMTPServerConfiguration) -> Void = { _ in }
+        adjust: (inout SMTPServerConfiguration) -> Void = { _ in },
+        beforeAccepting: (@Sendable ([SocketAddress]) async throws -> Void)? = nil
     ) async throws -> TestServer {
         var configuration = SMTPServerConfiguration(
             listeners: kinds.map { .init(host: "127.0.0.1", port: 0, kind: $0) },
@@ -316,7 +317,8 @@ final class TestServer: Sendable {
             configuration: configuration,
             sessionConfiguration: try sessionConfiguration ?? .serverTest(),
             sink: sink,
-            logger: RecordingLogHandler.logger(logs)
+            logger: RecordingLogHandler.logger(logs),
+            beforeAccepting: beforeAccepting
         )
         let group = ServiceGroup(configuration: .init(services: [server], logger: RecordingLogHandler.logger(logs)))
         let task = Task { try await group.run() }

@@ -2,9 +2,12 @@
 //
 // The input is cut at CRLF into lines. Each line goes to `SMTPCommandParser.parse` and, unless it is one of the
 // control lines below, to `SMTPSession.receiveLine` (or `lineTooLong()` when it is longer than the session's
-// `maximumLineLength`, as the driver does). `runSASLStep` is run at once against the fixture's store (FuzzSupport's
-// `Fixture`: alice@example.org / `pw`, ...), `deliver` is answered with success, and `startTLS` makes the harness
-// discard lines until the control line 0x03, as the driver discards input until the handshake ends.
+// `maximumLineLength`, as the driver does). While the session expects BDAT chunk octets (`chunkOctetsExpected`), the
+// next that many input bytes go to `receiveChunkOctets` raw, CR and LF included, in pieces (the first half, then half
+// of the rest, ...) as partial reads bring them; lines resume right after. `runSASLStep` is run at once against the
+// fixture's store (FuzzSupport's `Fixture`: alice@example.org / `pw`, ...), `deliver` is answered with success, and
+// `startTLS` makes the harness discard lines until the control line 0x03, as the driver discards input until the
+// handshake ends.
 //
 // Control lines (a line of exactly one byte):
 //   0x01  lineTooLong()         0x02  bareLineEnding()     0x03  tlsEstablished(channelBindings: []) (only after a
@@ -12,6 +15,8 @@
 //
 // Invariants beyond "no crash":
 // - no `deliver` unless the session is authenticated, as a genuine user (no open relay);
+// - a delivered message has only CRLF line endings (no bare CR or LF, whether it came by DATA or BDAT), ends with
+//   CRLF, and has no line over 1000 octets;
 // - every reply code has three digits, 2xx-5xx; an enhanced code's class matches the reply's;
 // - parse errors carry such reply codes too;
 // - no log event's metadata contains the password `pw`. Since `pw` is short, the check is made only while nothing
@@ -42,22 +47,28 @@ private let configuration = SMTPSessionConfiguration(
     clock: { SMTPTimestamp(secondsSince1970: 1_022_255_082, utcOffsetSeconds: -4 * 3600) }
 )
 
-/// `input` cut at CRLF (the last piece is a line too, even without its CRLF).
-private func lines(_ input: [UInt8]) -> [[UInt8]] {
-    var result: [[UInt8]] = []
-    var start = 0
-    var index = 0
+/// Where the line that starts at `start` ends: its CRLF, or the end of the input (the last piece is a line too).
+private func lineEnd(_ input: [UInt8], from start: Int) -> Int {
+    var index = start
     while index + 1 < input.count {
-        if input[index] == 13, input[index + 1] == 10 {
-            result.append(Array(input[start..<index]))
-            index += 2
-            start = index
-        } else {
-            index += 1
-        }
+        if input[index] == 13, input[index + 1] == 10 { return index }
+        index += 1
     }
-    if start < input.count { result.append(Array(input[start...])) }
-    return result
+    return input.count
+}
+
+/// Checks the framing of a message handed to the sink.
+private func checkMessageData(_ data: [UInt8]) {
+    require(data.isEmpty || data.suffix(2) == [13, 10], "delivered message does not end with CRLF")
+    var lineLength = 0
+    for (index, byte) in data.enumerated() {
+        let previousIsCR = index > 0 && data[index - 1] == 13
+        let nextIsLF = index + 1 < data.count && data[index + 1] == 10
+        require(byte != 13 || nextIsLF, "bare CR in a delivered message at \(index)")
+        require(byte != 10 || previousIsCR, "bare LF in a delivered message at \(index)")
+        lineLength = byte == 10 ? 0 : lineLength + 1
+        require(lineLength <= 999, "line over 1000 octets in a delivered message at \(index)")
+    }
 }
 
 private func lowercased(_ bytes: [UInt8]) -> [UInt8] {
@@ -83,7 +94,10 @@ private func checkReply(_ reply: SMTPReply, _ context: String) {
         }
     }
     for line in reply.lines {
-        require(!line.utf8.contains(13) && !line.utf8.contains(10), "\(context): CR or LF inside a reply line: \(reply)")
+        require(
+            !line.utf8.contains(13) && !line.utf8.contains(10),
+            "\(context): CR or LF inside a reply line: \(reply)"
+        )
     }
 }
 
@@ -154,12 +168,16 @@ private struct Harness {
                 }
             case .deliver(let message):
                 guard let identity = session.authenticatedIdentity else {
-                    require(false, "deliver without authentication (open relay): \(message.sender) -> \(message.recipients)")
+                    require(
+                        false,
+                        "deliver without authentication (open relay): \(message.sender) -> \(message.recipients)"
+                    )
                     return
                 }
                 checkIdentity(identity, mechanism: "SMTP AUTH before deliver")
                 require(session.isTLS, "deliver on a connection without TLS although TLS is required")
                 require(!message.recipients.isEmpty, "deliver without recipients")
+                checkMessageData(message.data)
                 deliveries += 1
                 queue += session.deliveryCompleted(.success(()))
             case .log(let logEvent):
@@ -180,6 +198,33 @@ private struct Harness {
                 break
             }
         }
+    }
+
+    /// Feeds the whole input, as lines or, while the session expects them, raw chunk octets.
+    mutating func run(_ input: [UInt8]) {
+        var index = 0
+        while index < input.count {
+            let expected = closed || tlsPending ? 0 : session.chunkOctetsExpected
+            if expected > 0 {
+                let count = min(max(1, (expected + 1) / 2), input.count - index)
+                feedOctets(Array(input[index..<(index + count)]))
+                index += count
+            } else {
+                let end = lineEnd(input, from: index)
+                feed(Array(input[index..<end]))
+                index = end + 2
+            }
+        }
+    }
+
+    mutating func feedOctets(_ octets: [UInt8]) {
+        if tracing { print("<<< \(octets.count) chunk octets") }
+        let before = session.chunkOctetsExpected
+        process(session.receiveChunkOctets(octets), event: "octets")
+        require(
+            session.isClosed || session.chunkOctetsExpected == before - octets.count,
+            "chunk octets expected went from \(before) to \(session.chunkOctetsExpected) after \(octets.count)"
+        )
     }
 
     mutating func feed(_ line: [UInt8]) {
@@ -229,7 +274,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let input = inputBytes(data, size)
     var harness = Harness(input: input)
     harness.process(harness.session.start(), event: "start")
-    for line in lines(input) { harness.feed(line) }
+    harness.run(input)
     if harness.closed {
         // Everything after close is silent.
         for line in [Array("QUIT".utf8), Array("EHLO x".utf8), []] {

@@ -10,6 +10,8 @@ public enum SMTPCommand: Sendable, Equatable {
     case rcpt(to: SMTPForwardPath)
     /// `DATA`.
     case data
+    /// `BDAT chunk-size [LAST]` (RFC 3030): `size` octets of message data follow the command line.
+    case bdat(size: Int, isLast: Bool)
     /// `RSET`.
     case rset
     /// `NOOP [string]`.

@@ -5,6 +5,8 @@ public struct SMTPCommandError: Error, Sendable, Equatable, CustomStringConverti
     public var reply: SMTPReply
     /// Whether the server closes the connection after the reply (an HTTP request sent to the SMTP port).
     public var closesConnection: Bool
+    /// Why the connection is closed, for the log's `smtp.reason`, when ``closesConnection`` is set.
+    var closeReason = "not an SMTP client"
 
     /// Creates an error.
     public init(_ reply: SMTPReply, closesConnection: Bool = false) {

@@ -10,7 +10,7 @@ import SASLDB
 public enum SMTPCommandParser {
     /// Verbs of RFC 5321 and common extensions that this server knows but does not implement (502, not 500).
     static let unimplementedVerbs: Set<String> = [
-        "EXPN", "TURN", "ETRN", "ATRN", "BDAT", "SEND", "SOML", "SAML", "XCLIENT", "XFORWARD",
+        "EXPN", "TURN", "ETRN", "ATRN", "SEND", "SOML", "SAML", "XCLIENT", "XFORWARD",
     ]
 
     /// Verbs of HTTP: a browser or proxy tricked into talking to the SMTP port; Postfix's `smtpd_forbidden_commands`
@@ -21,8 +21,8 @@ public enum SMTPCommandParser {
     ///
     /// - Throws: ``SMTPCommandError`` holding 500 5.5.2 (not a command, NUL, control or 8-bit bytes), 501 (bad
     ///   argument: 5.5.4, or 5.1.7 / 5.1.3 for a bad sender / recipient address), 502 5.5.1 (known, not
-    ///   implemented), 555 5.5.4 (unknown MAIL or RCPT parameter), or 421 with ``SMTPCommandError/closesConnection``
-    ///   for an HTTP request.
+    ///   implemented), 555 5.5.4 (unknown MAIL or RCPT parameter), 421 with ``SMTPCommandError/closesConnection``
+    ///   for an HTTP request, or 501 5.5.4 with it for a BDAT whose size cannot be read.
     public static func parse(_ line: [UInt8]) throws(SMTPCommandError) -> SMTPCommand {
         guard !line.contains(0) else { throw SMTPCommandError(.nulInCommand) }
         guard !line.contains(where: SMTPSyntax.isControl) else { throw SMTPCommandError(.controlCharacterInCommand) }
@@ -50,6 +50,7 @@ public enum SMTPCommandParser {
         case "MAIL": return try parseMail(argument)
         case "RCPT": return try parseRcpt(argument)
         case "DATA": return try noArgument(argument, .data)
+        case "BDAT": return try parseBDAT(argument)
         case "RSET": return try noArgument(argument, .rset)
         case "QUIT": return try noArgument(argument, .quit)
         case "STARTTLS": return try noArgument(argument, .startTLS)
@@ -197,6 +198,23 @@ public enum SMTPCommandParser {
             }
         }
         return parameters
+    }
+
+    /// `chunk-size [SP "LAST"]` (RFC 3030 section 3), `chunk-size = 1*DIGIT`.
+    ///
+    /// Any error closes the connection: the octets of the chunk follow the line, and without a size the server cannot
+    /// tell where they end, so reading on would take message data for commands.
+    private static func parseBDAT(_ argument: [UInt8]) throws(SMTPCommandError) -> SMTPCommand {
+        let words = argument.split(separator: SMTPSyntax.space)
+        guard (1...2).contains(words.count), words[0].allSatisfy(SMTPSyntax.isDigit),
+            let size = Int(String(decoding: words[0], as: UTF8.self)),
+            words.count == 1 || SMTPSyntax.equalsIgnoringASCIICase(words[1], Array("LAST".utf8))
+        else {
+            var error = SMTPCommandError(.syntax("BDAT size [LAST]"), closesConnection: true)
+            error.closeReason = "BDAT framing lost"
+            throw error
+        }
+        return .bdat(size: size, isLast: words.count == 2)
     }
 
     /// `mechanism [SP initial-response]`, the mechanism `1*20(UPPER-ALPHA / DIGIT / "-" / "_")` (RFC 4422 section

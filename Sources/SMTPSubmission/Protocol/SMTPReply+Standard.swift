@@ -46,7 +46,7 @@ extension SMTPReply {
     static let help = SMTPReply(
         214,
         "2.0.0",
-        "Commands: EHLO HELO STARTTLS AUTH MAIL RCPT DATA RSET NOOP QUIT VRFY HELP; see RFC 5321"
+        "Commands: EHLO HELO STARTTLS AUTH MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP; see RFC 5321"
     )
 
     // MARK: STARTTLS (RFC 3207)
@@ -89,6 +89,8 @@ extension SMTPReply {
     static func senderNotOwned(by user: String) -> SMTPReply {
         SMTPReply(553, "5.7.1", "Sender address rejected: not owned by user \(user)")
     }
+    /// The answer to a BDAT chunk that is not the last (RFC 3030 section 2).
+    static func chunkReceived(_ octets: Int) -> SMTPReply { SMTPReply(250, "2.0.0", "Ok: \(octets) octets received") }
     static func queued(_ id: String) -> SMTPReply { SMTPReply(250, "2.0.0", "Ok: queued as \(id)") }
     static let deliveryFailedTemporarily = SMTPReply(451, "4.3.0", "Message not accepted, try again later")
     static let deliveryFailedPermanently = SMTPReply(554, "5.0.0", "Transaction failed")

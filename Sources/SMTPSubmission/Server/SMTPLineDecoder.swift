@@ -9,6 +9,8 @@ package enum SMTPLineEvent: Sendable, Equatable {
     /// A bare CR or a bare LF (SMTP smuggling). The bytes before it, in the same line, are discarded; what follows it
     /// is the next line, which therefore does not start after a CRLF.
     case bareLineEnding
+    /// Raw octets of a BDAT chunk (RFC 3030), as many as have arrived and at most ``SMTPLineDecoder/octetsToRead``.
+    case octets([UInt8])
 }
 
 /// Frames SMTP input into lines (RFC 5321 §2.3.8): only CRLF ends a line.
@@ -23,6 +25,9 @@ package enum SMTPLineEvent: Sendable, Equatable {
 /// A line longer than ``maximumLineLength`` is reported as ``SMTPLineEvent/lineTooLong`` once, and its remaining bytes
 /// are discarded up to the next CRLF: at most `maximumLineLength + 1` bytes of one line are ever held.
 ///
+/// While ``octetsToRead`` is positive the decoder frames nothing: it passes that many octets through as they arrive
+/// (a BDAT chunk, where CR and LF are data), then goes back to lines.
+///
 /// The decoder holds no bytes of its own, only the framing state, so it can be driven by a `ByteToMessageHandler` or by
 /// a handler that owns the buffer (as ``SMTPSessionHandler`` does, so it can drop the buffer at STARTTLS; see
 /// ``dropBufferedInput(_:)``).
@@ -32,6 +37,9 @@ package struct SMTPLineDecoder: NIOSingleStepByteToMessageDecoder {
     /// The longest line accepted, in bytes, without its CRLF. The handler changes it between lines (command, AUTH and
     /// message text lines differ); a change applies from the next line.
     package var maximumLineLength: Int
+    /// The octets to pass through raw before framing lines again; the handler sets it from the session after a BDAT
+    /// command, and each ``SMTPLineEvent/octets`` counts down.
+    package var octetsToRead = 0
 
     /// Whether the bytes being read belong to a line already reported as too long.
     private var discarding = false
@@ -51,6 +59,7 @@ package struct SMTPLineDecoder: NIOSingleStepByteToMessageDecoder {
     /// Decodes the next event from `buffer`, or returns `nil` when more bytes are needed.
     package mutating func decode(buffer: inout ByteBuffer) -> SMTPLineEvent? {
         while buffer.readableBytes > 0 {
+            if octetsToRead > 0 { return readOctets(&buffer) }
             if discarding {
                 guard skipDiscardedBytes(&buffer) else { return nil }
                 continue
@@ -89,6 +98,14 @@ package struct SMTPLineDecoder: NIOSingleStepByteToMessageDecoder {
     }
 
     // MARK: - Scanning
+
+    /// In raw mode: takes what has arrived of the chunk. The line scan restarts after it, at the front of the buffer.
+    private mutating func readOctets(_ buffer: inout ByteBuffer) -> SMTPLineEvent {
+        let count = min(octetsToRead, buffer.readableBytes)
+        octetsToRead -= count
+        scanned = 0
+        return .octets(buffer.readBytes(length: count) ?? [])
+    }
 
     /// In discarding mode: drops bytes up to and including the next CRLF. Returns `true` when it was found.
     private mutating func skipDiscardedBytes(_ buffer: inout ByteBuffer) -> Bool {

@@ -31,7 +31,8 @@ import Synchronization
 /// try await group.run()
 /// ```
 ///
-/// ``run()`` binds every listener, serves until graceful shutdown, then stops accepting, asks each session to end
+/// ``run()`` binds every listener, calls the initializer's `beforeAccepting` hook (where a daemon drops root), only
+/// then accepts connections, serves until graceful shutdown, then stops accepting, asks each session to end
 /// (`421` once it is between commands; a message being delivered is finished first) and closes what is left after
 /// ``SMTPServerConfiguration/drainTimeout``. Cancelling the task that runs it closes every connection at once.
 ///
@@ -63,6 +64,7 @@ public final class SMTPServer: Service, Sendable {
     private let group: any EventLoopGroup
     private let threadPool: NIOThreadPool
     private let registry = ConnectionRegistry()
+    private let beforeAccepting: (@Sendable ([SocketAddress]) async throws -> Void)?
     private let state: Mutex<State>
 
     /// Creates a server and loads its TLS material; nothing is bound until ``run()``.
@@ -74,6 +76,10 @@ public final class SMTPServer: Service, Sendable {
     ///   - logger: where the server logs (the library never sets up logging itself).
     ///   - eventLoopGroup: the loops serving connections; the process-wide singleton by default.
     ///   - threadPool: where SASL steps (store reads, PBKDF2) run; the process-wide singleton by default.
+    ///   - beforeAccepting: called by ``run()`` with the bound addresses once every listener is bound, before the
+    ///     first connection is accepted (clients that connect meanwhile wait in the listen backlog): the place to drop
+    ///     root privileges, so that no connection is ever served with them. When it throws, the listeners are closed
+    ///     and ``run()`` throws its error.
     /// - Throws: ``SMTPServerError/tlsRequired`` when a TLS listener has no TLS configuration,
     ///   ``SMTPServerError/tlsUnreadable`` when the certificate or key cannot be used.
     public init(
@@ -82,7 +88,8 @@ public final class SMTPServer: Service, Sendable {
         sink: any MessageSink,
         logger: Logger,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        threadPool: NIOThreadPool = .singleton
+        threadPool: NIOThreadPool = .singleton,
+        beforeAccepting: (@Sendable (_ addresses: [SocketAddress]) async throws -> Void)? = nil
     ) throws(SMTPServerError) {
         let needsTLS = configuration.listeners.contains { $0.kind != .plain }
         var material: SMTPTLSMaterial?
@@ -97,28 +104,32 @@ public final class SMTPServer: Service, Sendable {
         self.logger = logger
         self.group = eventLoopGroup
         self.threadPool = threadPool
+        self.beforeAccepting = beforeAccepting
         self.state = Mutex(State(tls: material, sessionConfiguration: sessionConfiguration))
     }
 
     // MARK: - Service
 
-    /// Binds every listener and serves until graceful shutdown or cancellation.
+    /// Binds every listener, runs the `beforeAccepting` hook, then accepts and serves until graceful shutdown or
+    /// cancellation.
     ///
     /// - Throws: ``SMTPServerError/bindFailed`` when a listener cannot bind (the others are closed again),
-    ///   ``SMTPServerError/alreadyStarted`` when called twice.
+    ///   ``SMTPServerError/alreadyStarted`` when called twice, or the error of the `beforeAccepting` hook.
     public func run() async throws {
         try state.withLock { state throws(SMTPServerError) in
             guard case .idle = state.phase else { throw .alreadyStarted }
             state.phase = .starting
         }
         let channels: [any Channel]
+        let addresses: [SocketAddress]
         do {
             channels = try await bindListeners()
+            addresses = channels.compactMap(\.localAddress)
+            try await startAccepting(channels, addresses: addresses)
         } catch {
             finish(error: error)
             throw error
         }
-        let addresses = channels.compactMap(\.localAddress)
         let waiters = state.withLock { state in
             state.phase = .listening(addresses)
             state.serverChannels = channels
@@ -194,10 +205,12 @@ public final class SMTPServer: Service, Sendable {
 
     // MARK: - Listening
 
+    /// Binds every listener without accepting: a listening socket only accepts once its `autoRead` is turned on.
     private func bindListeners() async throws -> [any Channel] {
         var channels: [any Channel] = []
         for listener in configuration.listeners {
             let bootstrap = ServerBootstrap(group: group)
+                .serverChannelOption(.autoRead, value: false)
                 .serverChannelOption(.backlog, value: configuration.backlog)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
@@ -216,6 +229,17 @@ public final class SMTPServer: Service, Sendable {
             }
         }
         return channels
+    }
+
+    /// Runs the `beforeAccepting` hook, then lets every listener accept; closes them all when either fails.
+    private func startAccepting(_ channels: [any Channel], addresses: [SocketAddress]) async throws {
+        do {
+            try await beforeAccepting?(addresses)
+            for channel in channels { try await channel.setOption(.autoRead, value: true).get() }
+        } catch {
+            for channel in channels { try? await channel.close() }
+            throw error
+        }
     }
 
     /// Sets up one accepted connection, on its event loop.

@@ -5,8 +5,8 @@ import NIOSSL
 import NIOTLS
 import SASLMechanisms
 
-/// Drives one ``SMTPSession`` on one connection: frames input into lines, feeds them to the session and performs the
-/// actions it returns, in order.
+/// Drives one ``SMTPSession`` on one connection: frames input into lines (and BDAT chunks), feeds them to the session
+/// and performs the actions it returns, in order.
 ///
 /// The handler stays on its channel's event loop and is deliberately not `Sendable`. What it adds to the pure session:
 /// - **PIPELINING:** replies are gathered and flushed once the read that produced them is complete.
@@ -256,12 +256,14 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
     private func processInput() {
         while wait == .none, queue.isEmpty {
             decoder.maximumLineLength = session.maximumLineLength
+            decoder.octetsToRead = session.chunkOctetsExpected
             guard let event = decoder.decode(buffer: &input) else { break }
             armCommandDeadline()
             switch event {
             case .line(let line): perform(session.receiveLine(line))
             case .lineTooLong: perform(session.lineTooLong())
             case .bareLineEnding: perform(session.bareLineEnding())
+            case .octets(let octets): perform(session.receiveChunkOctets(octets))
             }
         }
         if input.readableBytes == 0 {
@@ -599,7 +601,8 @@ extension SMTPSession {
     fileprivate var isBetweenTransactions: Bool {
         switch phase {
         case .notStarted, .connected, .greeted: return true
-        case .inTransaction, .authenticating, .awaitingSASLStep, .inData, .awaitingDelivery, .awaitingTLS, .closed:
+        case .inTransaction, .authenticating, .awaitingSASLStep, .inData, .inChunk, .awaitingDelivery, .awaitingTLS,
+            .closed:
             return false
         }
     }

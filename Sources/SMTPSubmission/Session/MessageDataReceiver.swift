@@ -9,22 +9,12 @@
 /// Once a message is refused (too big, a line too long, a bare line ending), further text is only counted past, not
 /// stored, until the final dot.
 struct MessageDataReceiver {
-    /// Why the message will be refused at its final dot.
-    enum Refusal: Equatable {
-        /// More than the size limit.
-        case tooBig
-        /// A line over the text line limit.
-        case lineTooLong
-        /// A bare CR or LF.
-        case bareLineEnding
-    }
-
     /// The message: the prepended header, then the unstuffed lines, each ending in CRLF.
     private(set) var message: [UInt8]
     /// The bytes of message text received, the header not counted.
     private(set) var size = 0
-    /// Set when the message can no longer be accepted; the first reason wins.
-    private(set) var refusal: Refusal?
+    /// Set when the message can no longer be accepted (it is refused at its final dot); the first reason wins.
+    private(set) var refusal: MessageRefusal?
     private let sizeLimit: Int
     /// Whether the previous line ended with a bare CR or LF, so that the next one does not start after a CRLF.
     private var followsBareLineEnding = false
@@ -67,7 +57,7 @@ struct MessageDataReceiver {
         refuse(.bareLineEnding)
     }
 
-    private mutating func refuse(_ reason: Refusal) {
+    private mutating func refuse(_ reason: MessageRefusal) {
         if refusal == nil { refusal = reason }
         // Nothing of a refused message is delivered: free it now rather than hold up to the size limit.
         message = []

@@ -1,4 +1,5 @@
-// The message text after DATA, its end, and the sink's answer: 250 only once the sink holds the message.
+// The message text after DATA, the end of a message (DATA or BDAT), and the sink's answer: 250 only once the sink
+// holds the message.
 extension SMTPSession {
     /// One line of message text.
     mutating func receiveDataLine(_ line: [UInt8]) -> [SMTPSessionAction] {
@@ -9,34 +10,32 @@ extension SMTPSession {
 
     /// The final dot: refuse the message, or hand it to the sink.
     private mutating func endOfData() -> [SMTPSessionAction] {
-        guard let receiver = dataReceiver, let transaction, let identity = authenticatedIdentity else {
+        guard let receiver = dataReceiver else {
             phase = .greeted
             return [ignoredEvent("endOfData")]
         }
         dataReceiver = nil
+        return endOfMessage(receiver.message, size: receiver.size, refusal: receiver.refusal)
+    }
+
+    /// The whole message arrived, after DATA or BDAT: refuse it (the transaction ends), or hand it to the sink.
+    mutating func endOfMessage(_ data: [UInt8], size: Int, refusal: MessageRefusal?) -> [SMTPSessionAction] {
+        guard let transaction, let identity = authenticatedIdentity else {
+            phase = .greeted
+            return [ignoredEvent("endOfMessage")]
+        }
         var fields = [
             "message.id": currentMessageID,
-            "message.size": String(receiver.size),
+            "message.size": String(size),
             "message.recipients": String(transaction.recipients.count),
             "mail.from": SMTPLogText.clean(transaction.sender?.description ?? "<>"),
             "sasl.user": SMTPLogText.clean(identity.user.description),
         ]
-        if let refusal = receiver.refusal {
+        if let refusal {
             self.transaction = nil
             phase = .greeted
-            let reply: SMTPReply
-            switch refusal {
-            case .tooBig:
-                reply = .messageTooBig
-                fields["smtp.reason"] = "message too big"
-            case .lineTooLong:
-                reply = .dataLineTooLong
-                fields["smtp.reason"] = "line too long"
-            case .bareLineEnding:
-                reply = .bareLineEndingInData
-                fields["smtp.reason"] = "bare CR or LF"
-            }
-            return [event(.notice, "message refused", fields), .send(reply)]
+            fields["smtp.reason"] = refusal.logReason
+            return [event(.notice, "message refused", fields), .send(refusal.reply)]
         }
         var parameters: [String: String] = [:]
         if let body = transaction.parameters.body { parameters["BODY"] = body.rawValue }
@@ -45,7 +44,7 @@ extension SMTPSession {
             sender: transaction.sender?.description ?? "",
             recipients: transaction.recipients.map(\.description),
             authenticatedUser: identity.user.description,
-            data: receiver.message,
+            data: data,
             id: currentMessageID,
             parameters: parameters
         )

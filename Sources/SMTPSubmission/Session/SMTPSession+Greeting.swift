@@ -24,6 +24,7 @@ extension SMTPSession {
         guard extended else { return [.send(SMTPReply(250, nil, host))] }
         var lines = [host, "PIPELINING", "SIZE \(configuration.limits.messageSize)", "8BITMIME", "SMTPUTF8"]
         lines.append("ENHANCEDSTATUSCODES")
+        if configuration.offersChunking { lines.append("CHUNKING") }
         if configuration.offersStartTLS, !isTLS { lines.append("STARTTLS") }
         let mechanisms = offeredMechanisms
         if !mechanisms.isEmpty {

@@ -1,8 +1,8 @@
 import SASLDB
 import SASLMechanisms
 
-// MAIL, RCPT and DATA: the envelope of a message. Nothing is accepted before AUTH (no open relay), and the sender
-// must be one the authenticated user may use.
+// MAIL, RCPT and DATA: the envelope of a message (BDAT is in SMTPSession+Chunking). Nothing is accepted before AUTH
+// (no open relay), and the sender must be one the authenticated user may use.
 extension SMTPSession {
     /// `MAIL FROM:<sender> [parameters]`.
     mutating func mail(from sender: SMTPMailbox?, parameters: SMTPMailParameters) -> [SMTPSessionAction] {
@@ -53,31 +53,34 @@ extension SMTPSession {
     mutating func data() -> [SMTPSessionAction] {
         guard phase == .inTransaction, let transaction else { return reject(.badSequence("Need MAIL command")) }
         guard !transaction.recipients.isEmpty else { return reject(.badSequence("Need RCPT command")) }
-        messagesStarted += 1
-        var header: [UInt8] = []
-        let options = configuration.receivedHeader
-        if options.isEnabled {
-            header =
-                ReceivedHeader(
-                    helloName: helloName ?? "unknown",
-                    clientAddress: clientAddress,
-                    hostName: configuration.hostName,
-                    software: options.software,
-                    authenticatedUser: options.includesAuthenticatedSender ? authenticatedUser?.description : nil,
-                    protocolName: ReceivedHeader.protocolName(
-                        smtpUTF8: transaction.parameters.smtpUTF8,
-                        tls: isTLS,
-                        authenticated: authenticatedIdentity != nil
-                    ),
-                    id: currentMessageID,
-                    recipient: transaction.recipients.count == 1 ? transaction.recipients[0] : nil,
-                    date: configuration.clock(),
-                    includesClientAddress: options.includesClientAddress
-                ).bytes
-        }
-        dataReceiver = MessageDataReceiver(header: header, sizeLimit: configuration.limits.messageSize)
+        guard transaction.chunks == nil else { return reject(.badSequence("DATA after BDAT in one transaction")) }
+        dataReceiver = MessageDataReceiver(header: startMessage(), sizeLimit: configuration.limits.messageSize)
         phase = .inData
         return [.send(.startMailInput)]
+    }
+
+    /// Counts a new message of the transaction and returns the `Received:` header that goes in front of it (empty
+    /// when it is turned off).
+    mutating func startMessage() -> [UInt8] {
+        messagesStarted += 1
+        let options = configuration.receivedHeader
+        guard options.isEnabled, let transaction else { return [] }
+        return ReceivedHeader(
+            helloName: helloName ?? "unknown",
+            clientAddress: clientAddress,
+            hostName: configuration.hostName,
+            software: options.software,
+            authenticatedUser: options.includesAuthenticatedSender ? authenticatedUser?.description : nil,
+            protocolName: ReceivedHeader.protocolName(
+                smtpUTF8: transaction.parameters.smtpUTF8,
+                tls: isTLS,
+                authenticated: authenticatedIdentity != nil
+            ),
+            id: currentMessageID,
+            recipient: transaction.recipients.count == 1 ? transaction.recipients[0] : nil,
+            date: configuration.clock(),
+            includesClientAddress: options.includesClientAddress
+        ).bytes
     }
 
     /// The id of the message of the current (or last) DATA: the session id and the message's number in it.

@@ -13,6 +13,8 @@ import SASLMechanisms
 /// - frame lines ending in CRLF, at most ``maximumLineLength`` bytes before the CRLF (read it again after every
 ///   call: it depends on the phase), and call ``receiveLine(_:)`` with each line without its CRLF;
 /// - call ``lineTooLong()`` instead for a longer line, after discarding it up to its CRLF;
+/// - while ``chunkOctetsExpected`` is not 0 (after a BDAT command), frame no lines: pass that many octets, as they
+///   arrive, to ``receiveChunkOctets(_:)``;
 /// - call ``bareLineEnding()`` when a CR not followed by LF, or an LF not preceded by CR, ends a piece of input.
 ///   Deliver the bytes before it either not at all (best) or as a line, but in both cases call
 ///   ``bareLineEnding()`` before the line that follows it, never after: that order is what stops SMTP smuggling;
@@ -41,6 +43,11 @@ public struct SMTPSession: Sendable {
     var transaction: MailTransaction?
     var exchange: SASLExchange?
     var dataReceiver: MessageDataReceiver?
+    /// The BDAT chunk being read.
+    var chunk: BDATChunk?
+    /// Whether the last command was a BDAT whose message was refused, so that chunks the client had already pipelined
+    /// behind it are not counted as errors.
+    var followsFailedChunk = false
     /// The log fields of the message handed to the sink, until its result arrives.
     var deliveryLogFields: [String: String]?
     var failedAuthentications = 0
@@ -110,7 +117,7 @@ public struct SMTPSession: Sendable {
         case .authenticating: return receiveAuthenticationResponse(line)
         case .inData: return receiveDataLine(line)
         case .closed: return []
-        case .notStarted, .awaitingSASLStep, .awaitingDelivery, .awaitingTLS: return [ignoredEvent("line")]
+        case .notStarted, .awaitingSASLStep, .inChunk, .awaitingDelivery, .awaitingTLS: return [ignoredEvent("line")]
         }
     }
 
@@ -128,7 +135,8 @@ public struct SMTPSession: Sendable {
             dataReceiver?.lineTooLong()
             return []
         case .closed: return []
-        case .notStarted, .awaitingSASLStep, .awaitingDelivery, .awaitingTLS: return [ignoredEvent("lineTooLong")]
+        case .notStarted, .awaitingSASLStep, .inChunk, .awaitingDelivery, .awaitingTLS:
+            return [ignoredEvent("lineTooLong")]
         }
     }
 
@@ -147,7 +155,8 @@ public struct SMTPSession: Sendable {
             dataReceiver?.bareLineEnding()
             return first ? [event(.notice, "bare line ending in message data", [:])] : []
         case .closed: return []
-        case .notStarted, .awaitingSASLStep, .awaitingDelivery, .awaitingTLS: return [ignoredEvent("bareLineEnding")]
+        case .notStarted, .awaitingSASLStep, .inChunk, .awaitingDelivery, .awaitingTLS:
+            return [ignoredEvent("bareLineEnding")]
         }
     }
 
@@ -167,6 +176,8 @@ public struct SMTPSession: Sendable {
 
     /// Parses a command line and runs it.
     mutating func receiveCommand(_ line: [UInt8]) -> [SMTPSessionAction] {
+        let afterFailedChunk = followsFailedChunk
+        followsFailedChunk = false
         let limits = configuration.limits
         if line.count > limits.commandLineLength - 2, !Self.isAUTHCommand(line) { return reject(.lineTooLong) }
         let command: SMTPCommand
@@ -174,7 +185,7 @@ public struct SMTPSession: Sendable {
             command = try SMTPCommandParser.parse(line)
         } catch {
             guard !error.closesConnection else {
-                return closeConnection(with: error.reply, level: .notice, reason: "not an SMTP client")
+                return closeConnection(with: error.reply, level: .notice, reason: error.closeReason)
             }
             return reject(error.reply)
         }
@@ -186,6 +197,7 @@ public struct SMTPSession: Sendable {
         case .mail(let sender, let parameters): return mail(from: sender, parameters: parameters)
         case .rcpt(let recipient): return rcpt(to: recipient)
         case .data: return data()
+        case .bdat(let size, let isLast): return bdat(size: size, isLast: isLast, afterFailedChunk: afterFailedChunk)
         case .rset:
             if phase == .inTransaction { phase = .greeted }
             transaction = nil
@@ -226,6 +238,7 @@ public struct SMTPSession: Sendable {
         exchange = nil
         transaction = nil
         dataReceiver = nil
+        chunk = nil
         return [.send(reply), event(level, "closing connection", ["smtp.reason": reason]), .close]
     }
 

@@ -29,6 +29,9 @@ public struct SMTPSessionConfiguration: Sendable {
     /// Whether EHLO also lists `AUTH=PLAIN LOGIN`, the pre-RFC form that Outlook Express and Outlook 2003-era clients
     /// look for; `false` by default.
     public var legacyAuthEquals: Bool
+    /// Whether EHLO lists `CHUNKING` and BDAT is accepted (RFC 3030); `true` by default. When `false`, BDAT gets 502
+    /// 5.5.1, its octets still read so that they are never taken for commands.
+    public var offersChunking: Bool
     /// Which senders an authenticated user may use.
     public var senderPolicy: SenderPolicy
     /// What the `Received:` header says.
@@ -53,6 +56,7 @@ public struct SMTPSessionConfiguration: Sendable {
         requiresTLS: Bool = true,
         offersStartTLS: Bool = false,
         legacyAuthEquals: Bool = false,
+        offersChunking: Bool = true,
         senderPolicy: SenderPolicy = SenderPolicy(),
         receivedHeader: SMTPReceivedHeaderOptions = SMTPReceivedHeaderOptions(),
         clock: @escaping @Sendable () -> SMTPTimestamp
@@ -67,6 +71,7 @@ public struct SMTPSessionConfiguration: Sendable {
         self.requiresTLS = requiresTLS
         self.offersStartTLS = offersStartTLS
         self.legacyAuthEquals = legacyAuthEquals
+        self.offersChunking = offersChunking
         self.senderPolicy = senderPolicy
         self.receivedHeader = receivedHeader
         self.clock = clock

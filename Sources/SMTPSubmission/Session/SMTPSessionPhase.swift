@@ -15,6 +15,8 @@ enum SMTPSessionPhase: Equatable {
     case awaitingSASLStep
     /// 354 was sent: lines are message text until the final dot.
     case inData
+    /// A BDAT command was read: the next ``SMTPSession/chunkOctetsExpected`` octets are raw chunk data, not lines.
+    case inChunk
     /// The driver hands the message to the sink; no input until ``SMTPSession/deliveryCompleted(_:)``.
     case awaitingDelivery
     /// 220 to STARTTLS was sent: input is discarded until ``SMTPSession/tlsEstablished(channelBindings:)``.

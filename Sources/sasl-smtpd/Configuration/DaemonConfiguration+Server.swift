@@ -53,6 +53,7 @@ extension DaemonConfiguration {
             digestHosts: digestMD5Hosts.contains("*") ? .any : .hostName(alsoAccepting: digestMD5Hosts),
             limits: limits,
             requiresTLS: requireTLS,
+            offersChunking: chunking,
             senderPolicy: SenderPolicy(
                 allowsOwnAddress: true,
                 allowsNullSender: allowNullSender,

@@ -9,8 +9,8 @@ import Glibc
 #endif
 
 /// Starts and runs the daemon, in Postfix's order: read the configuration, the certificate and the key as root,
-/// check the files it trusts, bind the listeners, drop to the configured user and group, then serve until SIGTERM or
-/// SIGINT (graceful: sessions finish their message), reloading on SIGHUP.
+/// check the files it trusts, bind the listeners, drop to the configured user and group before the first connection
+/// is accepted, then serve until SIGTERM or SIGINT (graceful: sessions finish their message), reloading on SIGHUP.
 struct DaemonRunner {
     let configuration: DaemonConfiguration
     let source: ConfigurationSource
@@ -34,18 +34,23 @@ struct DaemonRunner {
         try prepareSpool(for: identity)
         let loginMap = try configuration.loadSenderLoginMap()
 
+        let passwordServer = try makePasswordServer(tls: tls, identity: identity)
         let server: SMTPServer
         do throws(SMTPServerError) {
             server = try SMTPServer(
                 configuration: configuration.serverConfiguration(tls: tls),
                 sessionConfiguration: configuration.sessionConfiguration(loginMap: loginMap),
                 sink: configuration.makeSink(),
-                logger: logger
+                logger: logger,
+                beforeAccepting: { _ in
+                    // poppassd's port 106 is privileged too: both servers bind as root before the drop.
+                    _ = try await passwordServer?.listeningAddresses()
+                    dropPrivileges(to: identity)
+                }
             )
         } catch {
             throw ConfigurationError("\(error)")
         }
-        let passwordServer = try makePasswordServer(tls: tls, identity: identity)
         let reload = ReloadService(
             source: source,
             startup: configuration,
@@ -96,9 +101,7 @@ struct DaemonRunner {
         )
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
-            tasks.addTask {
-                await afterBinding(server: server, passwordServer: passwordServer, identity: identity)
-            }
+            tasks.addTask { await announceReady(server: server) }
             try await tasks.waitForAll()
         }
         logger.notice("exiting")
@@ -178,16 +181,10 @@ struct DaemonRunner {
         }
     }
 
-    /// Once every listener is bound: drop privileges, check what the unprivileged daemon must reach, say it is ready.
-    /// A failure here ends the process at once: it must never serve with root privileges it meant to give up.
-    private func afterBinding(server: SMTPServer, passwordServer: PoppassdServer?, identity: RunIdentity?) async {
-        let addresses: [SocketAddress]
-        do {
-            addresses = try await server.listeningAddresses()
-            _ = try await passwordServer?.listeningAddresses()
-        } catch {
-            return  // a server failed to bind; the group reports why
-        }
+    /// Once every listener is bound and before the server accepts anyone: drop privileges and check what the
+    /// unprivileged daemon must reach. A failure here ends the process at once: it must never serve with root
+    /// privileges it meant to give up.
+    private func dropPrivileges(to identity: RunIdentity?) {
         do throws(ConfigurationError) {
             if let identity {
                 try identity.adopt()
@@ -200,6 +197,16 @@ struct DaemonRunner {
         } catch {
             logger.critical("cannot serve", metadata: ["detail": .string(error.message)])
             exit(1)
+        }
+    }
+
+    /// Once the server accepts connections: say it is ready, where.
+    private func announceReady(server: SMTPServer) async {
+        let addresses: [SocketAddress]
+        do {
+            addresses = try await server.listeningAddresses()
+        } catch {
+            return  // the server failed to start; the group reports why
         }
         let listening = addresses.map { address in
             let host = address.ipAddress.map { $0.contains(":") ? "[\($0)]" : $0 } ?? "\(address)"

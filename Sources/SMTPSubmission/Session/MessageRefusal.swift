@@ -1,0 +1,27 @@
+/// Why a message (DATA or BDAT) will not be accepted, found while its text arrives; the first reason wins.
+enum MessageRefusal: Equatable {
+    /// More than the size limit.
+    case tooBig
+    /// A line over the text line limit.
+    case lineTooLong
+    /// A bare CR or LF.
+    case bareLineEnding
+
+    /// The reply that refuses the message.
+    var reply: SMTPReply {
+        switch self {
+        case .tooBig: return .messageTooBig
+        case .lineTooLong: return .dataLineTooLong
+        case .bareLineEnding: return .bareLineEndingInData
+        }
+    }
+
+    /// The log's `smtp.reason`.
+    var logReason: String {
+        switch self {
+        case .tooBig: return "message too big"
+        case .lineTooLong: return "line too long"
+        case .bareLineEnding: return "bare CR or LF"
+        }
+    }
+}
