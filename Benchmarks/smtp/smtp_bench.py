@@ -194,6 +194,8 @@ class Ours:
                 self.process.wait()
         code = self.process.returncode
         self.process = None
+        if code not in (0, -signal.SIGTERM):
+            say(f"WARNING: sasl-smtpd ({self.label}) exited with {code}; see {self.log}")
         return code
 
 
@@ -669,6 +671,10 @@ def main():
         say(f"host: {platform.node()}  {os.cpu_count()} CPUs  {platform.platform()}")
         pf_version = subprocess.run(["postconf", "-c", postfix.etc, "-h", "mail_version"], capture_output=True,
                                     text=True).stdout.strip()
+        repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        revision = subprocess.run(["git", "-C", repo, "describe", "--always", "--dirty"], capture_output=True,
+                                  text=True).stdout.strip() or "unknown"
+        say(f"revision: {revision}")
         say(f"ours: {args.smtpd}   Postfix {pf_version} (private instance, {postfix.root})")
         say(f"client: {args.load} (SwiftNIO, 1 event-loop thread, TLS 1.3, X25519 only, no certificate check)")
         say(f"mode: {'QUICK (not for figures)' if args.quick else 'full'}; {sessions} sessions per run, {reps} runs "
@@ -764,9 +770,7 @@ def main():
         raise
     finally:
         for s in reversed(servers):
-            code = s.stop()
-            if isinstance(s, Ours) and code not in (None, 0, -signal.SIGTERM):
-                say(f"WARNING: sasl-smtpd ({s.label}) exited with {code}; see its log")
+            s.stop()
         if args.keep:
             say(f"(kept {workdir})")
         else:
