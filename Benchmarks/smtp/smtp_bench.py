@@ -9,10 +9,13 @@ certificate, TLS 1.3 only, the same Berkeley DB sasldb2 with bench@bench.local /
 chosen free at start. The client is the SwiftNIO load generator `smtp-load` (Benchmarks/SMTPLoad), one event-loop
 thread, offering only the X25519 key exchange to both servers, checking every reply code.
 
-Server CPU is read from /proc: for each process of the server's tree (our daemon is one process; Postfix is its
-master and every live descendant), utime + stime + cutime + cstime. A process that exits is reaped by its parent,
-so its whole CPU time moves into the parent's cutime/cstime: the sum over the live tree only ever grows, and the
-difference across a run is the CPU the server spent on it, including smtpd processes that exited meanwhile.
+Server CPU: each server is started in a cgroup v2 of its own where one is writable (here the hybrid hierarchy at
+/sys/fs/cgroup/unified), and its cpu.stat usage_usec counts every process in it, exited ones included, at
+microsecond resolution. Otherwise (or with --proc-cpu) it is read from /proc: for each process of the server's tree
+(our daemon is one process; Postfix is its master and every live descendant), utime + stime + cutime + cstime. A
+process that exits is reaped by its parent, so its CPU time moves into the parent's cutime/cstime: the sum over the
+live tree only ever grows, and the difference across a run includes smtpd processes that exited meanwhile. The two
+agree within a clock tick on this machine.
 Memory is the sum of Rss and Pss from /proc/PID/smaps_rollup over the same trees.
 """
 
@@ -92,6 +95,62 @@ def tree_cpu(root):
     return total
 
 
+class CPUGroup:
+    """A cgroup v2 for one server: every process started in it (and every descendant, exited or not) is counted in
+    its cpu.stat usage_usec, at microsecond resolution. None of it when cgroup v2 is not writable here."""
+
+    root = None  # the parent cgroup of this run, or None: then CPU comes from /proc (tick resolution)
+
+    @classmethod
+    def setup(cls):
+        for base in ("/sys/fs/cgroup/unified", "/sys/fs/cgroup"):
+            if os.path.exists(os.path.join(base, "cgroup.procs")) and os.path.exists(os.path.join(base, "cpu.stat")):
+                path = os.path.join(base, f"smtp-bench.{os.getpid()}")
+                try:
+                    os.mkdir(path)
+                except OSError:
+                    continue
+                cls.root = path
+                return path
+        return None
+
+    @classmethod
+    def teardown(cls):
+        if cls.root is None:
+            return
+        for name in os.listdir(cls.root):
+            d = os.path.join(cls.root, name)
+            if os.path.isdir(d):
+                try:
+                    os.rmdir(d)
+                except OSError as e:
+                    say(f"WARNING: cannot remove cgroup {d} ({e}): a server process is left over")
+        try:
+            os.rmdir(cls.root)
+        except OSError:
+            pass
+        cls.root = None
+
+    def __init__(self, name):
+        self.path = None
+        if CPUGroup.root:
+            self.path = os.path.join(CPUGroup.root, name)
+            os.makedirs(self.path, exist_ok=True)
+
+    def enter(self):
+        """For preexec_fn: moves the calling (child) process into this cgroup."""
+        if self.path:
+            with open(os.path.join(self.path, "cgroup.procs"), "w") as f:
+                f.write(str(os.getpid()))
+
+    def cpu(self):
+        with open(os.path.join(self.path, "cpu.stat")) as f:
+            for line in f:
+                if line.startswith("usage_usec"):
+                    return int(line.split()[1]) / 1e6
+        return 0.0
+
+
 def tree_memory(root):
     """(processes, RSS bytes, PSS bytes) summed over the tree, from smaps_rollup."""
     count, rss, pss = 0, 0, 0
@@ -154,6 +213,7 @@ class Ours:
             for key, value in settings:
                 f.write(f"{key} = {value}\n")
         self.process = None
+        self.group = CPUGroup(f"ours-{label}")
 
     def check(self):
         out = subprocess.run([self.binary, "--config", self.config, "--check-config"], capture_output=True, text=True)
@@ -164,7 +224,7 @@ class Ours:
         logf = open(self.log, "ab")
         self.process = subprocess.Popen(
             [self.binary, "--config", self.config], stdout=logf, stderr=logf, stdin=subprocess.DEVNULL,
-            start_new_session=True,
+            start_new_session=True, preexec_fn=self.group.enter,
         )
         logf.close()
         wait_for_port(port)
@@ -177,7 +237,7 @@ class Ours:
         return self.process is not None and self.process.poll() is None
 
     def cpu(self):
-        return tree_cpu(self.pid)
+        return self.group.cpu() if self.group.path else tree_cpu(self.pid)
 
     def memory(self):
         return tree_memory(self.pid)
@@ -301,9 +361,11 @@ class Postfix:
                     "  -o syslog_name=postfix-bench/plain\n"
                     "  -o smtpd_tls_security_level=may\n  -o smtpd_tls_auth_only=no\n")
         self.master_pid = None
+        self.group = CPUGroup("postfix")
 
     def postfix(self, *args, check=True):
-        out = subprocess.run(["postfix", "-c", self.etc, *args], capture_output=True, text=True)
+        out = subprocess.run(["postfix", "-c", self.etc, *args], capture_output=True, text=True,
+                             preexec_fn=self.group.enter if args == ("start",) else None)
         if check and out.returncode != 0:
             die(f"postfix -c {self.etc} {' '.join(args)} failed:\n{out.stdout}{out.stderr}")
         return out
@@ -327,6 +389,16 @@ class Postfix:
         else:
             die("Postfix's master did not start (see " + self.log + ")")
         wait_for_port(port)
+        # `postfix start` leaves postfix-script's checks running for a while (postconf, find...): wait until only
+        # master's own tree is left in the cgroup, so that start-up work is not counted as serving.
+        if self.group.path:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                with open(os.path.join(self.group.path, "cgroup.procs")) as f:
+                    others = set(int(x) for x in f.read().split()) - set(process_tree(self.master_pid))
+                if not others:
+                    break
+                time.sleep(0.2)
 
     @property
     def pid(self):
@@ -336,7 +408,7 @@ class Postfix:
         return self.master_pid is not None and read_stat(self.master_pid) is not None
 
     def cpu(self):
-        return tree_cpu(self.master_pid)
+        return self.group.cpu() if self.group.path else tree_cpu(self.master_pid)
 
     def memory(self):
         return tree_memory(self.master_pid)
@@ -621,6 +693,7 @@ def main():
     ap.add_argument("--only", default="tls,cram,message,idle", help="sections to run")
     ap.add_argument("--wait-idle", type=float, help="seconds to wait for a quiet machine per section "
                     "(default 300, quick 10)")
+    ap.add_argument("--proc-cpu", action="store_true", help="server CPU from /proc even where cgroup v2 is usable")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, configs)")
     args = ap.parse_args()
     if os.geteuid() != 0:
@@ -633,6 +706,7 @@ def main():
     levels = [int(c) for c in args.concurrency.split(",")]
     only = set(args.only.split(","))
 
+    cgroup = None if args.proc_cpu else CPUGroup.setup()
     workdir = tempfile.mkdtemp(prefix="smtp-bench.", dir="/var/tmp")
     os.chmod(workdir, 0o755)  # Postfix's smtpd (user postfix) reads the sasldb in here
     servers = []
@@ -679,6 +753,8 @@ def main():
         say(f"client: {args.load} (SwiftNIO, 1 event-loop thread, TLS 1.3, X25519 only, no certificate check)")
         say(f"mode: {'QUICK (not for figures)' if args.quick else 'full'}; {sessions} sessions per run, {reps} runs "
             f"per figure and server, interleaved; medians over runs")
+        say("server CPU: " + (f"cgroup v2 cpu.stat usage_usec of a cgroup per server ({cgroup})" if cgroup else
+                              "/proc/PID/stat utime+stime+cutime+cstime over each server's process tree"))
         ulimit = subprocess.run(["sh", "-c", "ulimit -n"], capture_output=True, text=True).stdout.strip()
         say(f"open files limit: {ulimit}; workdir: {workdir}")
 
@@ -771,6 +847,7 @@ def main():
     finally:
         for s in reversed(servers):
             s.stop()
+        CPUGroup.teardown()
         if args.keep:
             say(f"(kept {workdir})")
         else:
