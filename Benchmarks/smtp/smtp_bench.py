@@ -619,7 +619,7 @@ def describe(result):
 def interleaved(args, pairs, workload, sessions, concurrency, reps):
     """pairs: [(server, port)]; warms each up, then runs reps rounds alternating the order. {name: [Result]}."""
     results = {server.name: [] for server, _ in pairs}
-    warm = max(2 * concurrency, 20 if args.quick else 100)
+    warm = max(2 * concurrency, 20) if args.quick else max(5 * concurrency, 100)
     for server, port in pairs:
         run_load(args, server, port, workload, warm, concurrency)
     for rep in range(reps):
