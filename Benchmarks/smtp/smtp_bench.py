@@ -834,7 +834,7 @@ def main():
                            f"{ro / rp:.3f}" if rp else "-", "", "")
 
         say()
-        say("== Summary (medians over runs; ratio ours/Postfix; server CPU from /proc of each server's process tree)")
+        say("== Summary (medians over runs; ratio ours/Postfix; server CPU as in the header)")
         say(report.table())
         if Section.noisy:
             say()
