@@ -108,6 +108,17 @@ let package = Package(
             dependencies: ["SASLDB", "SASLMechanisms"],
             path: "Benchmarks/MechanismBenchmark"
         ),
+        .executableTarget(
+            name: "smtp-load",
+            dependencies: [
+                "SASLDB",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Benchmarks/SMTPLoad"
+        ),
         .testTarget(
             name: "SASLDBTests",
             dependencies: ["SASLDB"]

@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 
 ./scripts/install-deps.sh
 swift build --build-tests
-swift format lint --strict --recursive Sources Tests Benchmarks/MechanismBenchmark
+swift format lint --strict --recursive Sources Tests Benchmarks/MechanismBenchmark Benchmarks/SMTPLoad
 status=0
 # A short bounded run of every libFuzzer target (Fuzz/); a long run is `FUZZ_SECONDS=3600 scripts/fuzz.sh TARGET`.
 FUZZ_SECONDS="${FUZZ_SECONDS:-10}" ./scripts/fuzz.sh || status=$?

@@ -1,0 +1,1 @@
+SMTPLoadCommand.main()
