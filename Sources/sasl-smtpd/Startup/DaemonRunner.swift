@@ -9,8 +9,8 @@ import Glibc
 #endif
 
 /// Starts and runs the daemon, in Postfix's order: read the configuration, the certificate and the key as root,
-/// check the files it trusts, bind the listeners, drop to the configured user and group, then serve until SIGTERM or
-/// SIGINT (graceful: sessions finish their message), reloading on SIGHUP.
+/// check the files it trusts, start the privileged password writer, bind the listeners, drop to the configured user
+/// and group, then serve until SIGTERM or SIGINT (graceful: sessions finish their message), reloading on SIGHUP.
 struct DaemonRunner {
     let configuration: DaemonConfiguration
     let source: ConfigurationSource
@@ -45,13 +45,16 @@ struct DaemonRunner {
         } catch {
             throw ConfigurationError("\(error)")
         }
-        let passwordServer = try makePasswordServer(tls: tls, identity: identity)
+        let writer = try startPasswordWriter(identity: identity)
+        defer { writer?.stop() }
+        let passwordServer = try makePasswordServer(tls: tls, identity: identity, writer: writer)
         let reload = ReloadService(
             source: source,
             startup: configuration,
             identity: identity,
             server: server,
             passwordServer: passwordServer,
+            passwordWriterInUse: writer != nil,
             logger: logger
         )
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
@@ -97,7 +100,12 @@ struct DaemonRunner {
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             tasks.addTask {
-                await afterBinding(server: server, passwordServer: passwordServer, identity: identity)
+                await afterBinding(
+                    server: server,
+                    passwordServer: passwordServer,
+                    identity: identity,
+                    passwordWriterInUse: writer != nil
+                )
             }
             try await tasks.waitForAll()
         }
@@ -129,11 +137,35 @@ struct DaemonRunner {
         return nil
     }
 
+    /// The privileged password writer when the daemon starts as root to drop to `identity` and serves password
+    /// changes, `nil` otherwise. It is started now, before the listeners are bound and the privileges dropped, as a
+    /// copy of this program (`/proc/self/exe`, so an upgrade that replaced the file on disk does not matter).
+    ///
+    /// Always, rather than only when `identity` cannot write the database's directory: that cannot be told before
+    /// the switch (`access` answers for root), and the writer's check of the current password protects the database
+    /// from a compromised daemon either way. A daemon started as its own user changes passwords itself.
+    private func startPasswordWriter(identity: RunIdentity?) throws(ConfigurationError) -> PasswordWriterClient? {
+        guard configuration.passwordServiceEnabled, identity != nil else { return nil }
+        let arguments = configuration.passwordWriterSettings.flatMap { ["--set", $0] }
+        do throws(PasswordServiceError) {
+            let writer = try PasswordWriterClient(
+                executable: "/proc/self/exe",
+                arguments: ["sasl-smtpd", PasswordWriterCommand.name] + arguments,
+                logger: logger
+            )
+            logger.info("password writer started", metadata: ["pid": "\(writer.pid)"])
+            return writer
+        } catch {
+            throw ConfigurationError("\(error)")
+        }
+    }
+
     /// The poppassd server, `nil` when no password socket is configured. The local socket's directory is created
     /// (0755) for the daemon's user while still root, so the daemon can remove its socket when it stops.
     private func makePasswordServer(
         tls: SMTPTLSConfiguration?,
-        identity: RunIdentity?
+        identity: RunIdentity?,
+        writer: PasswordWriterClient?
     ) throws(ConfigurationError) -> PoppassdServer? {
         guard configuration.passwordServiceEnabled else { return nil }
         if !configuration.passwdSocket.isEmpty {
@@ -144,6 +176,7 @@ struct DaemonRunner {
             return try PoppassdServer(
                 configuration: configuration.poppassdConfiguration(tls: tls),
                 changer: changer,
+                writer: writer,
                 logger: logger
             )
         } catch {
@@ -180,7 +213,12 @@ struct DaemonRunner {
 
     /// Once every listener is bound: drop privileges, check what the unprivileged daemon must reach, say it is ready.
     /// A failure here ends the process at once: it must never serve with root privileges it meant to give up.
-    private func afterBinding(server: SMTPServer, passwordServer: PoppassdServer?, identity: RunIdentity?) async {
+    private func afterBinding(
+        server: SMTPServer,
+        passwordServer: PoppassdServer?,
+        identity: RunIdentity?,
+        passwordWriterInUse: Bool
+    ) async {
         let addresses: [SocketAddress]
         do {
             addresses = try await server.listeningAddresses()
@@ -196,7 +234,7 @@ struct DaemonRunner {
                     metadata: ["user": .string(identity.userName), "uid": "\(identity.uid)", "gid": "\(identity.gid)"]
                 )
             }
-            try checkAfterDrop()
+            try checkAfterDrop(passwordWriterInUse: passwordWriterInUse)
         } catch {
             logger.critical("cannot serve", metadata: ["detail": .string(error.message)])
             exit(1)
@@ -216,7 +254,7 @@ struct DaemonRunner {
     }
 
     /// The database must be readable and the spool writable by the user the daemon now is.
-    private func checkAfterDrop() throws(ConfigurationError) {
+    private func checkAfterDrop(passwordWriterInUse: Bool) throws(ConfigurationError) {
         if let problem = FileChecks.readableProblem(configuration.sasldbPath) {
             throw ConfigurationError(
                 "sasldb_path \(configuration.sasldbPath) is not readable by the daemon's user (\(problem)); "
@@ -234,9 +272,9 @@ struct DaemonRunner {
             throw ConfigurationError("sink \(configuration.sink): \(path) is not an executable file")
         }
         // Every change replaces the database by a rename in its directory: without write access there, each
-        // change would fail (logged), while logins keep working.
+        // change made in-process would fail (logged), while logins keep working. The writer runs as root.
         let databaseDirectory = FileChecks.directoryName(of: configuration.sasldbPath)
-        if configuration.passwordServiceEnabled, access(databaseDirectory, W_OK) != 0 {
+        if configuration.passwordServiceEnabled, !passwordWriterInUse, access(databaseDirectory, W_OK) != 0 {
             logger.warning(
                 "password changes will fail",
                 metadata: [
