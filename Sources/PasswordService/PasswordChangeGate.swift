@@ -5,8 +5,9 @@ import SASLDB
 import SMTPSubmission
 import Synchronization
 
-/// What stands between a poppassd request and the ``PasswordChanger``: the local socket's rule that a user changes
-/// their own password only, the rate limits, and a thread off the event loop for the store's blocking I/O.
+/// What stands between a poppassd request and the change: the local socket's rule that a user changes their own
+/// password only, and the rate limits. The change itself goes through a ``PasswordChanging``: the privileged writer
+/// when the daemon has one, else the ``PasswordChanger`` on a thread pool (the store's I/O blocks).
 ///
 /// Failures are counted as SMTP AUTH counts them (``AuthFailureTracker``), twice: by client (IP address, or uid on the
 /// local socket) and by user, so a guesser spreading over many addresses still slows down on the user it attacks.
@@ -20,7 +21,9 @@ final class PasswordChangeGate: Sendable {
     let clientFailures: AuthFailureTracker
     /// Failures per user (`authid@realm`).
     let userFailures: AuthFailureTracker
+    /// Maps logins for the local socket's rule and audits refusals decided here; changes too, without a writer.
     private let changer: Mutex<PasswordChanger>
+    private let writer: (any PasswordChanging)?
     private let threadPool: NIOThreadPool
     private let accountName: @Sendable (UInt32) -> String?
 
@@ -28,16 +31,19 @@ final class PasswordChangeGate: Sendable {
     ///
     /// - Parameters:
     ///   - changer: the changer (replaced by ``replaceChanger(_:)`` on reload).
+    ///   - writer: what makes the changes instead of `changer`, `nil` for `changer` itself.
     ///   - failurePolicy: the delays after failures, for both trackers.
     ///   - threadPool: where the changer runs.
     ///   - accountName: the account name of a uid (`getpwuid`), for the local socket's rule.
     init(
         changer: PasswordChanger,
+        writer: (any PasswordChanging)?,
         failurePolicy: AuthFailurePolicy,
         threadPool: NIOThreadPool,
         accountName: @escaping @Sendable (UInt32) -> String?
     ) {
         self.changer = Mutex(changer)
+        self.writer = writer
         self.clientFailures = AuthFailureTracker(policy: failurePolicy)
         self.userFailures = AuthFailureTracker(policy: failurePolicy)
         self.threadPool = threadPool
@@ -70,21 +76,18 @@ final class PasswordChangeGate: Sendable {
             return .throttled
         }
         if delay > .zero { try? await Task.sleep(nanoseconds: UInt64(delay.nanoseconds)) }
-        let work = request
+        let changing = writer ?? ThreadPoolPasswordChanger(changer: changer, threadPool: threadPool)
         let outcome: PasswordChangeError?
-        do {
-            outcome = try await threadPool.runIfActive { () -> PasswordChangeError? in
-                do throws(PasswordChangeError) {
-                    try changer.change(login: work.login, current: work.current, new: work.new, origin: client.origin)
-                    return nil
-                } catch {
-                    return error
-                }
-            }
+        do throws(PasswordChangeError) {
+            try await changing.change(
+                login: request.login,
+                current: request.current,
+                new: request.new,
+                origin: client.origin
+            )
+            outcome = nil
         } catch {
-            let failure = PasswordChangeError.unavailable(reason: "the thread pool has stopped")
-            changer.recordRefusal(login: request.login, origin: client.origin, error: failure)
-            return failure
+            outcome = error
         }
         if outcome == .authenticationFailed || outcome == .invalidLogin {
             let fingerprint = CredentialFingerprint.of(login: request.login, password: request.current)

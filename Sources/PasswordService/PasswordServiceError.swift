@@ -12,6 +12,8 @@ public enum PasswordServiceError: Error, Sendable, Equatable, CustomStringConver
     case alreadyStarted
     /// The server is not listening (it stopped, or failed to bind).
     case notListening
+    /// The privileged password writer could not be started.
+    case passwordWriter(String)
 
     public var description: String {
         switch self {
@@ -22,6 +24,7 @@ public enum PasswordServiceError: Error, Sendable, Equatable, CustomStringConver
         case .localSocket(let detail): "password socket: \(detail)"
         case .alreadyStarted: "the poppassd server was already started"
         case .notListening: "the poppassd server is not listening"
+        case .passwordWriter(let detail): "cannot start the password writer: \(detail)"
         }
     }
 }

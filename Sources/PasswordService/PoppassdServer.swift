@@ -13,7 +13,7 @@ import Glibc
 
 /// The poppassd password-change service: TCP listeners (loopback in the clear, anywhere with implicit TLS) and a
 /// Unix-domain socket for local users, all speaking the dialogue of ``PoppassdSession`` and changing passwords
-/// through a ``PasswordChanger``.
+/// through a ``PasswordChanger`` in-process or through a privileged writer process (``PasswordChanging``).
 ///
 /// Run it in the same `ServiceGroup` as the ``SMTPServer``: graceful shutdown stops accepting, lets a change in
 /// progress finish and be answered, ends idle dialogues with a `500`, and closes what is left after
@@ -51,6 +51,9 @@ public final class PoppassdServer: Service, Sendable {
     /// - Parameters:
     ///   - configuration: sockets, TLS, timeouts, limits.
     ///   - changer: the changer; its audit records go wherever its `audit` sends them.
+    ///   - writer: what makes the changes instead of `changer` (a ``PasswordWriterClient`` to a root process that
+    ///     can write the database); `changer` then only maps logins for the local socket's rule and audits the
+    ///     refusals decided here. `nil`: `changer` makes them, on `threadPool`.
     ///   - logger: where the server logs connections and errors.
     ///   - eventLoopGroup: the loops serving connections; the process-wide singleton by default.
     ///   - threadPool: where changes run (the store's file I/O blocks); the process-wide singleton by default.
@@ -60,6 +63,7 @@ public final class PoppassdServer: Service, Sendable {
     public init(
         configuration: PoppassdServerConfiguration,
         changer: PasswordChanger,
+        writer: (any PasswordChanging)? = nil,
         logger: Logger,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         threadPool: NIOThreadPool = .singleton,
@@ -77,6 +81,7 @@ public final class PoppassdServer: Service, Sendable {
         self.configuration = configuration
         self.gate = PasswordChangeGate(
             changer: changer,
+            writer: writer,
             failurePolicy: configuration.failurePolicy,
             threadPool: threadPool,
             accountName: accountName
@@ -157,6 +162,8 @@ public final class PoppassdServer: Service, Sendable {
     // MARK: - Reload
 
     /// Uses `changer` (a new policy, database path or realm) for changes from now on; the failure counts are kept.
+    /// With a writer, only the login mapping and the audit of refusals decided here change: the writer keeps what it
+    /// was started with.
     public func updateChanger(_ changer: PasswordChanger) {
         gate.replaceChanger(changer)
     }

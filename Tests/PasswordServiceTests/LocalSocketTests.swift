@@ -8,8 +8,6 @@ import Glibc
 
 /// The Unix-domain socket, with a real unprivileged user connecting through `setpriv`.
 final class LocalSocketTests: XCTestCase {
-    private static let testUser = "sasldbtest"
-
     /// A poppassd dialogue over a Unix socket, run by whatever user runs Python: prints each reply on a line.
     private static let client = """
         import socket, sys
@@ -24,19 +22,13 @@ final class LocalSocketTests: XCTestCase {
             print(f.readline().decode().rstrip())
         """
 
-    /// The uid and gid of the test user, created (and removed at teardown) if it does not exist.
+    /// The uid and gid of the test user, who runs the client through `setpriv`.
     private func unprivilegedUser() throws -> (uid: uid_t, gid: gid_t) {
-        guard geteuid() == 0 else { throw XCTSkip("creating a test user and switching to it needs root") }
+        let user = try TestUser.create(for: self)
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else {
             throw XCTSkip("setpriv (util-linux) is not installed")
         }
-        if getpwnam(Self.testUser) == nil {
-            let created = runProcess("/usr/sbin/useradd", ["-M", "-s", "/usr/sbin/nologin", Self.testUser])
-            XCTAssertEqual(created.status, 0, created.output)
-            addTeardownBlock { _ = runProcess("/usr/sbin/userdel", [Self.testUser]) }
-        }
-        guard let entry = getpwnam(Self.testUser) else { throw XCTSkip("cannot create the user \(Self.testUser)") }
-        return (entry.pointee.pw_uid, entry.pointee.pw_gid)
+        return user
     }
 
     /// Runs the Python client as `identity` (root when `nil`) and returns the server's replies.
@@ -64,7 +56,7 @@ final class LocalSocketTests: XCTestCase {
 
     private func start() throws -> PasswordServiceFixture {
         let fixture = try PasswordServiceFixture(
-            users: [Self.testUser: "test-user-old-pw", "alice": "alice-old-pw"],
+            users: [TestUser.name: "test-user-old-pw", "alice": "alice-old-pw"],
             localSocket: true
         )
         addTeardownBlock { fixture.stop() }
@@ -91,25 +83,20 @@ final class LocalSocketTests: XCTestCase {
         let own = try dialogue(
             fixture,
             as: identity,
-            login: "\(Self.testUser)@\(PasswordServiceFixture.realm)",
+            login: "\(TestUser.name)@\(PasswordServiceFixture.realm)",
             current: "test-user-old-pw",
             new: "new horse battery"
         )
         XCTAssertEqual(own.last, "200 Password changed, thank-you.")
-        XCTAssertTrue(try fixture.verify(Self.testUser, "new horse battery"))
+        XCTAssertTrue(try fixture.verify(TestUser.name, "new horse battery"))
         XCTAssertEqual(
             fixture.auditRecords.map(\.description),
             [
                 "password change user=alice@example.org socket uid=\(identity.uid) result=refused "
                     + "reason=\"you may change the password of your own account only\"",
-                "password change user=\(Self.testUser)@example.org socket uid=\(identity.uid) result=changed",
+                "password change user=\(TestUser.name)@example.org socket uid=\(identity.uid) result=changed",
             ]
         )
-    }
-
-    /// The `sasldb` executable built beside the test bundle.
-    private var sasldb: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("sasldb").path
     }
 
     /// `sasldb passwd`, run by the unprivileged user with the passwords on standard input, against the service.
@@ -120,9 +107,7 @@ final class LocalSocketTests: XCTestCase {
         current: String,
         new: String
     ) throws -> (status: Int32, output: String) {
-        guard FileManager.default.isExecutableFile(atPath: sasldb) else {
-            throw XCTSkip("build the sasldb executable first (swift build --build-tests)")
-        }
+        let sasldb = try builtExecutable("sasldb", override: "SASLDB_BIN")
         let socket = try XCTUnwrap(fixture.localSocketPath)
         return runProcess(
             "/usr/bin/setpriv",
@@ -140,13 +125,13 @@ final class LocalSocketTests: XCTestCase {
         let own = try sasldbPasswd(
             fixture,
             as: identity,
-            login: "\(Self.testUser)@\(PasswordServiceFixture.realm)",
+            login: "\(TestUser.name)@\(PasswordServiceFixture.realm)",
             current: "test-user-old-pw",
             new: "new horse battery"
         )
         XCTAssertEqual(own.status, 0, own.output)
-        XCTAssertTrue(try fixture.verify(Self.testUser, "new horse battery"))
-        XCTAssertFalse(try fixture.verify(Self.testUser, "test-user-old-pw"))
+        XCTAssertTrue(try fixture.verify(TestUser.name, "new horse battery"))
+        XCTAssertFalse(try fixture.verify(TestUser.name, "test-user-old-pw"))
 
         let other = try sasldbPasswd(
             fixture,
@@ -167,12 +152,12 @@ final class LocalSocketTests: XCTestCase {
         let replies = try dialogue(
             fixture,
             as: identity,
-            login: Self.testUser,
+            login: TestUser.name,
             current: "wrong",
             new: "new horse battery"
         )
         XCTAssertEqual(replies.last, "500 the current password is not right")
-        XCTAssertTrue(try fixture.verify(Self.testUser, "test-user-old-pw"))
+        XCTAssertTrue(try fixture.verify(TestUser.name, "test-user-old-pw"))
     }
 
     func testRootChangesAnyPasswordWithItsCurrentPassword() throws {

@@ -69,12 +69,11 @@ package enum ChildProcess {
 
         let pid: pid_t
         do throws(Failure) {
-            pid = try spawn(
+            pid = try start(
                 path: path,
                 arguments: [path] + arguments,
                 environment: environment,
-                stdin: stdin.read,
-                stdout: output.write
+                descriptors: [stdin.read, output.write, output.write]
             )
         } catch {
             for fd in [stdin.read, stdin.write, output.read, output.write] { close(fd) }
@@ -116,21 +115,31 @@ package enum ChildProcess {
         return (fds[0], fds[1])
     }
 
-    private static func spawn(
+    /// Starts `path` with the whole `arguments` vector (`argv[0]` included) and `environment`, without waiting for
+    /// it; the caller reaps it (``reap(_:blocking:)``).
+    ///
+    /// The child's descriptor `i` is `descriptors[i]` (`nil`: `/dev/null`), and it gets no other: the rest are closed
+    /// before `exec`. The moves run in order, so a descriptor given must not be a lower target, overwritten before it
+    /// is moved (one above the last target always qualifies). Its signal mask is empty and the usual signals are back
+    /// to their defaults.
+    package static func start(
         path: String,
         arguments: [String],
         environment: [String],
-        stdin: Int32,
-        stdout: Int32
+        descriptors: [Int32?]
     ) throws(Failure) -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, stdin, 0)
-        posix_spawn_file_actions_adddup2(&actions, stdout, 1)
-        posix_spawn_file_actions_adddup2(&actions, stdout, 2)
+        for (target, source) in descriptors.enumerated() {
+            if let source {
+                posix_spawn_file_actions_adddup2(&actions, source, Int32(target))
+            } else {
+                posix_spawn_file_actions_addopen(&actions, Int32(target), "/dev/null", O_RDWR, 0)
+            }
+        }
         if let closeFrom = closeFromFunction {
-            _ = closeFrom(&actions, 3)
+            _ = closeFrom(&actions, Int32(descriptors.count))
         }
 
         var attributes = posix_spawnattr_t()
@@ -240,8 +249,8 @@ package enum ChildProcess {
         throw .timedOut
     }
 
-    /// The child's termination once it has ended, `nil` while it runs.
-    private static func reap(_ pid: pid_t, blocking: Bool) -> Termination? {
+    /// The child's termination once it has ended (reaping it), `nil` while it runs.
+    package static func reap(_ pid: pid_t, blocking: Bool) -> Termination? {
         var status: Int32 = 0
         while true {
             let result = waitpid(pid, &status, blocking ? 0 : WNOHANG)

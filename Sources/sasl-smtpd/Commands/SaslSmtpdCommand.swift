@@ -7,7 +7,7 @@ struct SaslSmtpdCommand: ParsableCommand {
         commandName: "sasl-smtpd",
         abstract: "An SMTP submission server that authenticates against a Cyrus sasldb2 file.",
         discussion: "Without a subcommand, runs the daemon (serve). See sasl-smtpd(8).",
-        subcommands: [ServeCommand.self, SMTPTestCommand.self],
+        subcommands: [ServeCommand.self, SMTPTestCommand.self, PasswordWriterCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 }

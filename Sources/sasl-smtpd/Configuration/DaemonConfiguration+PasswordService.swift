@@ -39,6 +39,17 @@ extension DaemonConfiguration {
         )
     }
 
+    /// What the privileged password writer is started with, as `key=value` overrides for its command line: the
+    /// database, the realm the daemon maps logins to, the policy. Nothing secret (`ps` shows them).
+    var passwordWriterSettings: [String] {
+        [
+            "sasldb_path=\(sasldbPath)", "default_realm=\(effectiveRealm)",
+            "\(PasswordPolicy.SettingName.minimumLength)=\(passwordMinLength)",
+            "\(PasswordPolicy.SettingName.maximumLength)=\(passwordMaxLength)",
+            "\(PasswordPolicy.SettingName.commonList)=\(passwordCommonList)",
+        ]
+    }
+
     /// The password services' configuration, with TLS material already read.
     func poppassdConfiguration(tls: SMTPTLSConfiguration?) -> PoppassdServerConfiguration {
         PoppassdServerConfiguration(

@@ -9,8 +9,9 @@ import Glibc
 #endif
 
 /// Starts and runs the daemon, in Postfix's order: read the configuration, the certificate and the key as root,
-/// check the files it trusts, bind the listeners, drop to the configured user and group before the first connection
-/// is accepted, then serve until SIGTERM or SIGINT (graceful: sessions finish their message), reloading on SIGHUP.
+/// check the files it trusts, start the privileged password writer, bind the listeners, drop to the configured user
+/// and group before the first connection is accepted, then serve until SIGTERM or SIGINT (graceful: sessions finish
+/// their message), reloading on SIGHUP.
 struct DaemonRunner {
     let configuration: DaemonConfiguration
     let source: ConfigurationSource
@@ -34,7 +35,9 @@ struct DaemonRunner {
         try prepareSpool(for: identity)
         let loginMap = try configuration.loadSenderLoginMap()
 
-        let passwordServer = try makePasswordServer(tls: tls, identity: identity)
+        let writer = try startPasswordWriter(identity: identity)
+        defer { writer?.stop() }
+        let passwordServer = try makePasswordServer(tls: tls, identity: identity, writer: writer)
         let server: SMTPServer
         do throws(SMTPServerError) {
             server = try SMTPServer(
@@ -45,7 +48,7 @@ struct DaemonRunner {
                 beforeAccepting: { _ in
                     // poppassd's port 106 is privileged too: both servers bind as root before the drop.
                     _ = try await passwordServer?.listeningAddresses()
-                    dropPrivileges(to: identity)
+                    dropPrivileges(to: identity, passwordWriterInUse: writer != nil)
                 }
             )
         } catch {
@@ -57,6 +60,7 @@ struct DaemonRunner {
             identity: identity,
             server: server,
             passwordServer: passwordServer,
+            passwordWriterInUse: writer != nil,
             logger: logger
         )
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
@@ -132,11 +136,35 @@ struct DaemonRunner {
         return nil
     }
 
+    /// The privileged password writer when the daemon starts as root to drop to `identity` and serves password
+    /// changes, `nil` otherwise. It is started now, before the listeners are bound and the privileges dropped, as a
+    /// copy of this program (`/proc/self/exe`, so an upgrade that replaced the file on disk does not matter).
+    ///
+    /// Always, rather than only when `identity` cannot write the database's directory: that cannot be told before
+    /// the switch (`access` answers for root), and the writer's check of the current password protects the database
+    /// from a compromised daemon either way. A daemon started as its own user changes passwords itself.
+    private func startPasswordWriter(identity: RunIdentity?) throws(ConfigurationError) -> PasswordWriterClient? {
+        guard configuration.passwordServiceEnabled, identity != nil else { return nil }
+        let arguments = configuration.passwordWriterSettings.flatMap { ["--set", $0] }
+        do throws(PasswordServiceError) {
+            let writer = try PasswordWriterClient(
+                executable: "/proc/self/exe",
+                arguments: ["sasl-smtpd", PasswordWriterCommand.name] + arguments,
+                logger: logger
+            )
+            logger.info("password writer started", metadata: ["pid": "\(writer.pid)"])
+            return writer
+        } catch {
+            throw ConfigurationError("\(error)")
+        }
+    }
+
     /// The poppassd server, `nil` when no password socket is configured. The local socket's directory is created
     /// (0755) for the daemon's user while still root, so the daemon can remove its socket when it stops.
     private func makePasswordServer(
         tls: SMTPTLSConfiguration?,
-        identity: RunIdentity?
+        identity: RunIdentity?,
+        writer: PasswordWriterClient?
     ) throws(ConfigurationError) -> PoppassdServer? {
         guard configuration.passwordServiceEnabled else { return nil }
         if !configuration.passwdSocket.isEmpty {
@@ -147,6 +175,7 @@ struct DaemonRunner {
             return try PoppassdServer(
                 configuration: configuration.poppassdConfiguration(tls: tls),
                 changer: changer,
+                writer: writer,
                 logger: logger
             )
         } catch {
@@ -184,7 +213,7 @@ struct DaemonRunner {
     /// Once every listener is bound and before the server accepts anyone: drop privileges and check what the
     /// unprivileged daemon must reach. A failure here ends the process at once: it must never serve with root
     /// privileges it meant to give up.
-    private func dropPrivileges(to identity: RunIdentity?) {
+    private func dropPrivileges(to identity: RunIdentity?, passwordWriterInUse: Bool) {
         do throws(ConfigurationError) {
             if let identity {
                 try identity.adopt()
@@ -193,7 +222,7 @@ struct DaemonRunner {
                     metadata: ["user": .string(identity.userName), "uid": "\(identity.uid)", "gid": "\(identity.gid)"]
                 )
             }
-            try checkAfterDrop()
+            try checkAfterDrop(passwordWriterInUse: passwordWriterInUse)
         } catch {
             logger.critical("cannot serve", metadata: ["detail": .string(error.message)])
             exit(1)
@@ -223,7 +252,7 @@ struct DaemonRunner {
     }
 
     /// The database must be readable and the spool writable by the user the daemon now is.
-    private func checkAfterDrop() throws(ConfigurationError) {
+    private func checkAfterDrop(passwordWriterInUse: Bool) throws(ConfigurationError) {
         if let problem = FileChecks.readableProblem(configuration.sasldbPath) {
             throw ConfigurationError(
                 "sasldb_path \(configuration.sasldbPath) is not readable by the daemon's user (\(problem)); "
@@ -241,9 +270,9 @@ struct DaemonRunner {
             throw ConfigurationError("sink \(configuration.sink): \(path) is not an executable file")
         }
         // Every change replaces the database by a rename in its directory: without write access there, each
-        // change would fail (logged), while logins keep working.
+        // change made in-process would fail (logged), while logins keep working. The writer runs as root.
         let databaseDirectory = FileChecks.directoryName(of: configuration.sasldbPath)
-        if configuration.passwordServiceEnabled, access(databaseDirectory, W_OK) != 0 {
+        if configuration.passwordServiceEnabled, !passwordWriterInUse, access(databaseDirectory, W_OK) != 0 {
             logger.warning(
                 "password changes will fail",
                 metadata: [

@@ -20,6 +20,8 @@ struct ReloadService: Service {
     let identity: RunIdentity?
     let server: SMTPServer
     let passwordServer: PoppassdServer?
+    /// Whether a privileged writer makes the changes: it keeps the database, realm and policy it was started with.
+    let passwordWriterInUse: Bool
     let logger: Logger
 
     func run() async throws {
@@ -49,6 +51,12 @@ struct ReloadService: Service {
         }
         for key in configuration.restartKeysChanged(from: startup) {
             logger.warning("changed key needs a restart", metadata: ["key": .string(key)])
+        }
+        if passwordWriterInUse, configuration.passwordWriterSettings != startup.passwordWriterSettings {
+            logger.warning(
+                "changed key needs a restart",
+                metadata: ["key": "sasldb_path, default_realm or password_*", "for": "the password writer"]
+            )
         }
         do throws(ConfigurationError) {
             // Everything is read and checked first; only then is anything applied.

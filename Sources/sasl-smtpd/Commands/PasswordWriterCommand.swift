@@ -1,0 +1,51 @@
+import ArgumentParser
+import Logging
+import PasswordService
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `sasl-smtpd password-writer`: the privileged half of the password service, started by `serve` (as root, before it
+/// drops its privileges) with its end of the socket pair as descriptor 3. Hidden: it is not run by hand.
+///
+/// Its settings come as `--set key=value` arguments (the database, the realm, the policy: nothing secret); its audit
+/// records go to standard error, which it shares with the daemon, in the daemon's format.
+struct PasswordWriterCommand: ParsableCommand {
+    /// The subcommand's name, which `serve` starts it by.
+    static let name = "password-writer"
+
+    static let configuration = CommandConfiguration(
+        commandName: name,
+        abstract: "The privileged password writer started by serve.",
+        shouldDisplay: false
+    )
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("A configuration key it needs.", valueName: "key=value"))
+    var settings: [String] = []
+
+    func run() throws {
+        // The daemon manages it: a SIGHUP reloads the daemon, a terminal's SIGINT stops the daemon, which then
+        // closes the socket; a daemon gone mid-reply must not kill it either.
+        for ignored in [SIGHUP, SIGINT, SIGPIPE] { signal(ignored, SIG_IGN) }
+        let socket = PasswordWriterClient.writerDescriptor
+        guard PasswordWriter.isPacketSocket(socket) else {
+            printError("password-writer is started by sasl-smtpd serve, with its socket as descriptor \(socket)")
+            throw ExitCode.failure
+        }
+        LoggingSystem.bootstrap { label in KeyValueLogHandler(label: label) }
+        let logger = Logger(label: "password-writer")
+        do {
+            var entries: [ConfigurationEntry] = []
+            for setting in settings { entries.append(try ConfigurationFile.parseOverride(setting)) }
+            let changer = try DaemonConfiguration(entries: entries).passwordChanger(logger: logger)
+            try PasswordWriter.serve(socket: socket, changer: changer)
+        } catch let error as ConfigurationError {
+            logger.critical("cannot serve", metadata: ["detail": .string(error.message)])
+            throw ExitCode.failure
+        } catch {
+            logger.critical("stopped on error", metadata: ["detail": .string("\(error)")])
+            throw ExitCode.failure
+        }
+    }
+}
