@@ -24,18 +24,8 @@ import Glibc
 /// uid only its own account's (`name` or `name@<default realm>`, `name` being the uid's account). The current
 /// password is required either way.
 public final class PoppassdServer: Service, Sendable {
-    private enum Phase {
-        case idle
-        case starting
-        case listening([SocketAddress])
-        case stopped
-    }
-
     private struct State {
-        var phase = Phase.idle
         var tls: NIOSSLContext?
-        var serverChannels: [any Channel] = []
-        var addressWaiters: [CheckedContinuation<[SocketAddress], any Error>] = []
     }
 
     /// The configuration; fixed for the server's life.
@@ -44,6 +34,7 @@ public final class PoppassdServer: Service, Sendable {
     private let logger: Logger
     private let group: any EventLoopGroup
     private let registry = ConnectionRegistry()
+    private let lifecycle = ListenerLifecycle()
     private let state: Mutex<State>
 
     /// Creates a server and loads its TLS material; nothing is bound until ``run()``.
@@ -98,37 +89,19 @@ public final class PoppassdServer: Service, Sendable {
     /// - Throws: ``PasswordServiceError/bindFailed(_:)`` or ``PasswordServiceError/localSocket(_:)`` when a socket
     ///   cannot be bound (the others are closed again), ``PasswordServiceError/alreadyStarted`` when called twice.
     public func run() async throws {
-        try state.withLock { state throws(PasswordServiceError) in
-            guard case .idle = state.phase else { throw .alreadyStarted }
-            state.phase = .starting
-        }
+        guard lifecycle.start() else { throw PasswordServiceError.alreadyStarted }
         let channels: [any Channel]
         do {
             channels = try await bindAll()
         } catch {
-            finish(error: error)
+            lifecycle.finish(error: error)
             throw error
         }
         let addresses = channels.compactMap(\.localAddress)
-        let waiters = state.withLock { state in
-            state.phase = .listening(addresses)
-            state.serverChannels = channels
-            defer { state.addressWaiters = [] }
-            return state.addressWaiters
-        }
-        for waiter in waiters { waiter.resume(returning: addresses) }
+        lifecycle.publish(channels, addresses: addresses)
         for address in addresses { logger.info("poppassd listening", metadata: ["listen.address": "\(address)"]) }
 
-        await withTaskCancellationHandler {
-            await withGracefulShutdownHandler {
-                for channel in channels { try? await channel.closeFuture.get() }
-            } onGracefulShutdown: {
-                self.stopAccepting()
-            }
-        } onCancel: {
-            self.stopAccepting()
-        }
-        stopAccepting()
+        await lifecycle.serveUntilShutdown()
         if let path = configuration.localSocketPath { LocalSocketFile.remove(path) }
         await registry.drain(
             graceful: !Task.isCancelled,
@@ -136,7 +109,7 @@ public final class PoppassdServer: Service, Sendable {
             on: group.next(),
             logger: logger
         )
-        finish(error: PasswordServiceError.notListening)
+        lifecycle.finish(error: PasswordServiceError.notListening)
         logger.info("poppassd stopped")
     }
 
@@ -145,18 +118,7 @@ public final class PoppassdServer: Service, Sendable {
     ///
     /// - Throws: ``PasswordServiceError/notListening`` when the server stopped or failed to bind.
     public func listeningAddresses() async throws -> [SocketAddress] {
-        try await withCheckedThrowingContinuation { continuation in
-            let result: Result<[SocketAddress], PasswordServiceError>? = state.withLock { state in
-                switch state.phase {
-                case .listening(let addresses): return .success(addresses)
-                case .stopped: return .failure(.notListening)
-                case .idle, .starting:
-                    state.addressWaiters.append(continuation)
-                    return nil
-                }
-            }
-            if let result { continuation.resume(with: result) }
-        }
+        try await lifecycle.addresses(stopped: PasswordServiceError.notListening)
     }
 
     // MARK: - Reload
@@ -287,24 +249,5 @@ public final class PoppassdServer: Service, Sendable {
         try pipeline.addHandler(
             PoppassdHandler(environment: environment, client: client, limits: configuration.sessionLimits)
         )
-    }
-
-    // MARK: - Shutdown
-
-    private func stopAccepting() {
-        let channels = state.withLock { state in
-            defer { state.serverChannels = [] }
-            return state.serverChannels
-        }
-        for channel in channels { channel.close(promise: nil) }
-    }
-
-    private func finish(error: any Error) {
-        let waiters = state.withLock { state in
-            state.phase = .stopped
-            defer { state.addressWaiters = [] }
-            return state.addressWaiters
-        }
-        for waiter in waiters { waiter.resume(throwing: error) }
     }
 }

@@ -39,19 +39,9 @@ import Synchronization
 /// ``reloadTLS(_:)`` and ``updateSessionConfiguration(_:)`` take effect for new connections; sessions in progress keep
 /// what they started with.
 public final class SMTPServer: Service, Sendable {
-    private enum Phase {
-        case idle
-        case starting
-        case listening([SocketAddress])
-        case stopped
-    }
-
     private struct State {
-        var phase = Phase.idle
         var tls: SMTPTLSMaterial?
         var sessionConfiguration: SMTPSessionConfiguration
-        var serverChannels: [any Channel] = []
-        var addressWaiters: [CheckedContinuation<[SocketAddress], any Error>] = []
     }
 
     /// The server's configuration (listeners, limits); fixed for the server's life.
@@ -64,6 +54,7 @@ public final class SMTPServer: Service, Sendable {
     private let group: any EventLoopGroup
     private let threadPool: NIOThreadPool
     private let registry = ConnectionRegistry()
+    private let lifecycle = ListenerLifecycle()
     private let beforeAccepting: (@Sendable ([SocketAddress]) async throws -> Void)?
     private let state: Mutex<State>
 
@@ -116,10 +107,7 @@ public final class SMTPServer: Service, Sendable {
     /// - Throws: ``SMTPServerError/bindFailed`` when a listener cannot bind (the others are closed again),
     ///   ``SMTPServerError/alreadyStarted`` when called twice, or the error of the `beforeAccepting` hook.
     public func run() async throws {
-        try state.withLock { state throws(SMTPServerError) in
-            guard case .idle = state.phase else { throw .alreadyStarted }
-            state.phase = .starting
-        }
+        guard lifecycle.start() else { throw SMTPServerError.alreadyStarted }
         let channels: [any Channel]
         let addresses: [SocketAddress]
         do {
@@ -127,35 +115,20 @@ public final class SMTPServer: Service, Sendable {
             addresses = channels.compactMap(\.localAddress)
             try await startAccepting(channels, addresses: addresses)
         } catch {
-            finish(error: error)
+            lifecycle.finish(error: error)
             throw error
         }
-        let waiters = state.withLock { state in
-            state.phase = .listening(addresses)
-            state.serverChannels = channels
-            defer { state.addressWaiters = [] }
-            return state.addressWaiters
-        }
-        for waiter in waiters { waiter.resume(returning: addresses) }
+        lifecycle.publish(channels, addresses: addresses)
         for address in addresses { logger.info("listening", metadata: ["listen.address": "\(address)"]) }
 
-        await withTaskCancellationHandler {
-            await withGracefulShutdownHandler {
-                for channel in channels { try? await channel.closeFuture.get() }
-            } onGracefulShutdown: {
-                self.stopAccepting()
-            }
-        } onCancel: {
-            self.stopAccepting()
-        }
-        stopAccepting()
+        await lifecycle.serveUntilShutdown()
         await registry.drain(
             graceful: !Task.isCancelled,
             timeout: configuration.drainTimeout,
             on: group.next(),
             logger: logger
         )
-        finish(error: SMTPServerError.notListening("the server has stopped"))
+        lifecycle.finish(error: SMTPServerError.notListening("the server has stopped"))
         logger.info("stopped")
     }
 
@@ -164,20 +137,7 @@ public final class SMTPServer: Service, Sendable {
     ///
     /// - Throws: ``SMTPServerError/notListening`` when the server stopped or failed to bind.
     public func listeningAddresses() async throws -> [SocketAddress] {
-        try await withCheckedThrowingContinuation { continuation in
-            let result: Result<[SocketAddress], SMTPServerError>? = state.withLock { state in
-                switch state.phase {
-                case .listening(let addresses):
-                    return .success(addresses)
-                case .stopped:
-                    return .failure(.notListening("the server has stopped"))
-                case .idle, .starting:
-                    state.addressWaiters.append(continuation)
-                    return nil
-                }
-            }
-            if let result { continuation.resume(with: result) }
-        }
+        try await lifecycle.addresses(stopped: SMTPServerError.notListening("the server has stopped"))
     }
 
     /// The number of connections open now.
@@ -293,24 +253,6 @@ public final class SMTPServer: Service, Sendable {
         try pipeline.addHandler(SMTPSessionHandler(session: session, environment: environment))
     }
 
-    // MARK: - Shutdown
-
-    private func stopAccepting() {
-        let channels = state.withLock { state in
-            defer { state.serverChannels = [] }
-            return state.serverChannels
-        }
-        for channel in channels { channel.close(promise: nil) }
-    }
-
-    private func finish(error: any Error) {
-        let waiters = state.withLock { state in
-            state.phase = .stopped
-            defer { state.addressWaiters = [] }
-            return state.addressWaiters
-        }
-        for waiter in waiters { waiter.resume(throwing: error) }
-    }
 }
 
 /// Answers a connection over the limits with one reply and closes it.
