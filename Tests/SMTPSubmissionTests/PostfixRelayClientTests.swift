@@ -13,24 +13,12 @@ import XCTest
 final class PostfixRelayClientTests: XCTestCase {
     private static let login = "alice@example.org"
 
-    /// The message the test hands to Postfix: leading dots, an empty line and a 990-byte line, as in RealClientTests.
+    /// The message the test hands to Postfix (``testMessage(subject:messageID:)``).
     private static func message(_ tag: String) -> [UInt8] {
-        let lines = [
-            "Date: Fri, 24 May 2002 11:44:42 -0400",
-            "From: Alice <alice@example.org>",
-            "To: Bob <bob@example.net>",
-            "Subject: relayed by Postfix with \(tag)",
-            "Message-ID: <postfix-\(tag)-\(UUID().uuidString)@example.org>",
-            "",
-            "Hello Bob,",
-            ".a line that starts with a dot",
-            "..and one with two",
-            ".",
-            "",
-            String(repeating: "0123456789", count: 99),
-            "last line",
-        ]
-        return Array(lines.joined(separator: "\r\n").utf8) + [13, 10]
+        testMessage(
+            subject: "relayed by Postfix with \(tag)",
+            messageID: "postfix-\(tag)-\(UUID().uuidString)@example.org"
+        )
     }
 
     private struct Relay {

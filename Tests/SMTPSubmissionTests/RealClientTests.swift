@@ -12,24 +12,8 @@ final class RealClientTests: XCTestCase {
     private static let login = "alice@example.org"
     private static let password = SessionFixture.password
 
-    /// A message with the lines that clients must escape or keep: leading dots, an empty line, a long line.
     private static func message(_ tag: String) -> [UInt8] {
-        let lines = [
-            "Date: Fri, 24 May 2002 11:44:42 -0400",
-            "From: Alice <alice@example.org>",
-            "To: Bob <bob@example.net>",
-            "Subject: test via \(tag)",
-            "Message-ID: <\(tag)-\(UUID().uuidString)@example.org>",
-            "",
-            "Hello Bob,",
-            ".a line that starts with a dot",
-            "..and one with two",
-            ".",
-            "",
-            String(repeating: "0123456789", count: 99),
-            "last line",
-        ]
-        return Array(lines.joined(separator: "\r\n").utf8) + [13, 10]
+        testMessage(subject: "test via \(tag)", messageID: "\(tag)-\(UUID().uuidString)@example.org")
     }
 
     private func tool(_ name: String) throws -> String {

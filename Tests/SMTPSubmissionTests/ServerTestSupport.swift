@@ -371,3 +371,24 @@ func runProcess(
         }
     }
 }
+
+/// A message with the lines that clients must escape or keep: leading dots, a lone dot, an empty line, a 990-octet
+/// line.
+func testMessage(subject: String, messageID: String) -> [UInt8] {
+    let lines = [
+        "Date: Fri, 24 May 2002 11:44:42 -0400",
+        "From: Alice <alice@example.org>",
+        "To: Bob <bob@example.net>",
+        "Subject: \(subject)",
+        "Message-ID: <\(messageID)>",
+        "",
+        "Hello Bob,",
+        ".a line that starts with a dot",
+        "..and one with two",
+        ".",
+        "",
+        String(repeating: "0123456789", count: 99),
+        "last line",
+    ]
+    return Array(lines.joined(separator: "\r\n").utf8) + [13, 10]
+}

@@ -40,12 +40,8 @@ struct PasswordWriterCommand: ParsableCommand {
             for setting in settings { entries.append(try ConfigurationFile.parseOverride(setting)) }
             let changer = try DaemonConfiguration(entries: entries).passwordChanger(logger: logger)
             try PasswordWriter.serve(socket: socket, changer: changer)
-        } catch let error as ConfigurationError {
-            logger.critical("cannot serve", metadata: ["detail": .string(error.message)])
-            throw ExitCode.failure
         } catch {
-            logger.critical("stopped on error", metadata: ["detail": .string("\(error)")])
-            throw ExitCode.failure
+            throw logCriticalFailure(error, to: logger)
         }
     }
 }

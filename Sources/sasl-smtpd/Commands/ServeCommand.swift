@@ -70,12 +70,8 @@ struct ServeCommand: ParsableCommand, Sendable {
                 demoDirectory: demo == nil ? nil : FileChecks.directoryName(of: path),
                 logger: logger
             ).run()
-        } catch let error as ConfigurationError {
-            logger.critical("cannot serve", metadata: ["detail": .string(error.message)])
-            throw ExitCode.failure
         } catch {
-            logger.critical("stopped on error", metadata: ["detail": .string("\(error)")])
-            throw ExitCode.failure
+            throw logCriticalFailure(error, to: logger)
         }
     }
 }
