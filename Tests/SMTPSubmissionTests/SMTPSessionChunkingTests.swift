@@ -212,5 +212,15 @@ final class SMTPSessionChunkingTests: XCTestCase {
         XCTAssertReply(driver.bdat("QUIT\r\n", last: true).replies.last, 502, "5.5.1")
         XCTAssertFalse(driver.session.isClosed)
         XCTAssertTrue(driver.deliveries.isEmpty)
+        let help = try XCTUnwrap(driver.reply(to: "HELP"))
+        XCTAssertEqual(help.code, 214)
+        XCTAssertFalse(help.lines.joined().contains("BDAT"), "\(help.lines)")
+    }
+
+    func testHELPListsBDATWhenCHUNKINGIsOffered() throws {
+        var driver = SessionDriver(try SessionFixture.configuration())
+        driver.establishTLS()
+        let help = try XCTUnwrap(driver.reply(to: "HELP"))
+        XCTAssertTrue(help.lines.joined().contains("DATA BDAT"), "\(help.lines)")
     }
 }

@@ -43,11 +43,15 @@ extension SMTPReply {
         "2.5.0",
         "Cannot VRFY user, but will accept message and attempt delivery"
     )
-    static let help = SMTPReply(
-        214,
-        "2.0.0",
-        "Commands: EHLO HELO STARTTLS AUTH MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP; see RFC 5321"
-    )
+    /// The commands this server takes; BDAT only when CHUNKING is offered.
+    static func help(chunking: Bool) -> SMTPReply {
+        let data = chunking ? "DATA BDAT" : "DATA"
+        return SMTPReply(
+            214,
+            "2.0.0",
+            "Commands: EHLO HELO STARTTLS AUTH MAIL RCPT \(data) RSET NOOP QUIT VRFY HELP; see RFC 5321"
+        )
+    }
 
     // MARK: STARTTLS (RFC 3207)
 

@@ -203,7 +203,7 @@ public struct SMTPSession: Sendable {
             transaction = nil
             return [.send(.ok)]
         case .noop: return [.send(.ok)]
-        case .help: return [.send(.help)]
+        case .help: return [.send(.help(chunking: configuration.offersChunking))]
         case .vrfy:
             guard !mustStartTLSFirst else { return reject(.mustStartTLS) }
             return [.send(.cannotVerify)]
