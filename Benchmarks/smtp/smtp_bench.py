@@ -730,6 +730,9 @@ def main():
             ("user", "nobody"),
             ("group", "postfix"),
             ("log_level", "info"),
+            # the password service is not part of the comparison (and two instances cannot share its port)
+            ("poppassd_listen", ""),
+            ("passwd_socket", ""),
         ]
         ours_tls = Ours(args.smtpd, workdir, "submission",
                         [("submission_listen", f"127.0.0.1:{ports['ours_tls']}")] + common)
