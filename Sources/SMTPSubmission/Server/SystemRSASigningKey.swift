@@ -49,19 +49,17 @@ final class SystemRSASigningKey: NIOSSLCustomPrivateKey, Hashable, @unchecked Se
     ///   - privateKeyDER: the private key, as `NIOSSLPrivateKey.derBytes` gives it.
     ///   - certificateDER: the leaf certificate whose public key it must match.
     init?(privateKeyDER: [UInt8], certificateDER: [UInt8]) {
+        // OpenSSL's decoders may queue errors while trying formats, even on success: none is left for later callers.
+        defer { ERR_clear_error() }
         let parsed = privateKeyDER.withUnsafeBufferPointer { bytes -> OpaquePointer? in
             var cursor = bytes.baseAddress
             return d2i_AutoPrivateKey(nil, &cursor, bytes.count)
         }
-        guard let parsed else {
-            ERR_clear_error()
-            return nil
-        }
+        guard let parsed else { return nil }
         guard EVP_PKEY_get_base_id(parsed) == NID_rsaEncryption,
             Self.publicKey(ofCertificate: certificateDER, matches: parsed)
         else {
             EVP_PKEY_free(parsed)
-            ERR_clear_error()
             return nil
         }
         key = parsed
