@@ -730,8 +730,6 @@ def main():
             ("user", "nobody"),
             ("group", "postfix"),
             ("log_level", "info"),
-            # two daemons run at once: the default poppassd listener (127.0.0.1:106) would make the second fail
-            ("poppassd_listen", ""),
         ]
         ours_tls = Ours(args.smtpd, workdir, "submission",
                         [("submission_listen", f"127.0.0.1:{ports['ours_tls']}")] + common)
