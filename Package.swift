@@ -50,6 +50,7 @@ let package = Package(
             name: "SMTPSubmission",
             dependencies: [
                 "SASLDB",
+                "CCrypto",
                 "SASLMechanisms",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -131,6 +132,7 @@ let package = Package(
             name: "SMTPSubmissionTests",
             dependencies: [
                 "SMTPSubmission",
+                "CCrypto",
                 "SASLMechanisms",
                 "SASLDB",
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOEmbedded
+import NIOPosix
 import SASLDB
 import SASLMechanisms
 import XCTest
@@ -19,7 +20,8 @@ final class SMTPServerHandlerTests: XCTestCase {
         limits: SMTPLimits = SMTPLimits(),
         tracker: AuthFailureTracker? = nil,
         commandTimeout: TimeAmount = .seconds(300),
-        requiresTLS: Bool = false
+        requiresTLS: Bool = false,
+        threadPool: NIOThreadPool? = nil
     ) throws -> EmbeddedChannel {
         let configuration = try SMTPSessionConfiguration.serverTest(
             requiresTLS: requiresTLS,
@@ -33,7 +35,7 @@ final class SMTPServerHandlerTests: XCTestCase {
                 sink: RecordingSink(),
                 logger: RecordingLogHandler.logger(logs),
                 authFailures: tracker,
-                threadPool: nil,
+                threadPool: threadPool,
                 tls: nil,
                 implicitTLS: false,
                 commandTimeout: commandTimeout
@@ -121,6 +123,26 @@ final class SMTPServerHandlerTests: XCTestCase {
         XCTAssertEqual(try replies(channel), "421 4.4.2 mail.example.org Error: timeout exceeded\r\n")
         channel.embeddedEventLoop.run()
         XCTAssertFalse(channel.isActive)
+    }
+
+    func testClientSilentAfterAnAUTHChallengeIsClosedAfterTheCommandTimeout() throws {
+        let channel = try makeChannel(commandTimeout: .seconds(30))
+        _ = try writes(channel)
+        try send(channel, "EHLO c\r\nAUTH CRAM-MD5\r\n")
+        XCTAssertTrue(try replies(channel).contains("\r\n334 "))
+        channel.embeddedEventLoop.advanceTime(by: .seconds(31))
+        XCTAssertEqual(try replies(channel), "421 4.4.2 mail.example.org Error: timeout exceeded\r\n")
+    }
+
+    func testOnlyStepsThatReadTheStoreGoToTheThreadPool() throws {
+        // A pool never started refuses all work: the challenge still comes, the answer's lookup fails with 454.
+        let channel = try makeChannel(threadPool: NIOThreadPool(numberOfThreads: 1))
+        _ = try writes(channel)
+        try send(channel, "EHLO c\r\nAUTH CRAM-MD5\r\n")
+        XCTAssertTrue(try replies(channel).contains("\r\n334 "))
+        try send(channel, "\(Base64Text.encode(Array("alice 00000000000000000000000000000000".utf8)))\r\n")
+        channel.embeddedEventLoop.run()
+        XCTAssertTrue(try replies(channel).hasPrefix("454 4.7.0"))
     }
 
     func testTricklingClientIsCutOffByTheTotalPerCommandDeadline() throws {

@@ -13,6 +13,18 @@ public protocol SASLServerMechanism: Sendable {
     /// - Parameter response: `nil` when the client sent no initial response (differs from an empty one), otherwise
     ///   the decoded bytes. A response of exactly `*` is handled by the caller as a cancel, before decoding.
     mutating func step(_ response: [UInt8]?) -> SASLStep
+
+    /// Whether ``step(_:)`` with `response` answers at once: no store lookup, no password hashing, nothing that can
+    /// wait. A driver may then run the step where blocking is not allowed (an event loop) instead of handing it to a
+    /// worker thread, whose two thread switches cost more than the step. `false` unless the mechanism is sure.
+    ///
+    /// - Parameter response: the response the next ``step(_:)`` would be given.
+    func stepIsImmediate(for response: [UInt8]?) -> Bool
+}
+
+extension SASLServerMechanism {
+    /// `false`: any step may read the store.
+    public func stepIsImmediate(for response: [UInt8]?) -> Bool { false }
 }
 
 /// Where mechanisms read a user's secrets; a ``CredentialStore`` is one, an in-memory store in tests is another.

@@ -76,6 +76,11 @@ public struct CRAMMD5Mechanism: SASLServerMechanism {
         }
     }
 
+    /// The first step only returns the challenge made in `init` (or refuses an initial response).
+    public func stepIsImmediate(for response: [UInt8]?) -> Bool {
+        state == .initial
+    }
+
     private func verify(_ response: [UInt8]) -> SASLStep {
         guard response.count <= Self.maximumResponseLength else {
             return .failure(.tooLong(limit: Self.maximumResponseLength))

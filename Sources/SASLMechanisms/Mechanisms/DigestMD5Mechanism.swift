@@ -122,6 +122,12 @@ public struct DigestMD5Mechanism: SASLServerMechanism {
         self.fixedNonce = Array(nonce.utf8)
     }
 
+    /// The first step only makes the challenge (a fresh nonce and the realm).
+    public func stepIsImmediate(for response: [UInt8]?) -> Bool {
+        guard case .start = state else { return false }
+        return true
+    }
+
     /// Feeds the client's next response: `nil` first (no initial response), then the digest-response, then an empty
     /// response acknowledging `rspauth`.
     public mutating func step(_ response: [UInt8]?) -> SASLStep {

@@ -46,6 +46,12 @@ public struct LoginMechanism: SASLServerMechanism {
         self.context = context
     }
 
+    /// Without an initial response the first step only prompts for the user name.
+    public func stepIsImmediate(for response: [UInt8]?) -> Bool {
+        guard case .initial = state else { return false }
+        return response == nil
+    }
+
     /// Feeds the client's response: `nil` first gets the user name prompt; the user name gets the password prompt;
     /// the password gets success or failure.
     public mutating func step(_ response: [UInt8]?) -> SASLStep {

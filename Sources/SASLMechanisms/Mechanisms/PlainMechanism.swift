@@ -49,6 +49,11 @@ public struct PlainMechanism: SASLServerMechanism {
         self.context = context
     }
 
+    /// Without an initial response the first step only asks for the message.
+    public func stepIsImmediate(for response: [UInt8]?) -> Bool {
+        state == .initial && response == nil
+    }
+
     /// Feeds the client's response: `nil` first gets an empty challenge; the message gets success or failure.
     public mutating func step(_ response: [UInt8]?) -> SASLStep {
         switch state {

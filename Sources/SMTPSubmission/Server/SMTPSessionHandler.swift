@@ -35,7 +35,7 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
         /// The failures shared across connections, or `nil` for none.
         package var authFailures: AuthFailureTracker?
         /// Where SASL steps (store reads, PBKDF2) run; `nil` runs them on the event loop, which only tests
-        /// driving an `EmbeddedChannel` should do.
+        /// driving an `EmbeddedChannel` should do. A step its mechanism calls immediate runs on the event loop.
         package var threadPool: NIOThreadPool?
         /// The TLS material for STARTTLS, or `nil` when there is none.
         package var tls: SMTPTLSMaterial?
@@ -457,6 +457,18 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
 
     private func runSASLStep(_ request: SASLStepRequest) {
         guard let context else { return }
+        guard let threadPool = environment.threadPool, !request.mechanism.stepIsImmediate(for: request.response)
+        else {
+            // Inline: the handler is not busy, so the client's line deadline keeps running, and the loop of
+            // runQueue() goes on with the outcome's actions.
+            var mechanism = request.mechanism
+            let step = mechanism.step(request.response)
+            queue += session.saslStepCompleted(mechanism: mechanism, step: step)
+            return
+        }
+        // A step that may read the store or hash a password goes to the pool: the event loop must not block. Steps
+        // that cannot block skip the two thread switches: CRAM-MD5 at concurrency 32 went from 0.24 to 0.21 ms of
+        // server CPU per session (8 interleaved runs of 3,000 sessions).
         wait = .saslStep
         cancelCommandDeadline()
         let work: @Sendable () -> StepOutcome = {
@@ -464,13 +476,7 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
             let step = mechanism.step(request.response)
             return StepOutcome(mechanism: mechanism, step: step)
         }
-        let future: EventLoopFuture<StepOutcome>
-        if let threadPool = environment.threadPool {
-            future = threadPool.runIfActive(eventLoop: context.eventLoop, work)
-        } else {
-            future = context.eventLoop.makeSucceededFuture(work())
-        }
-        future.assumeIsolated().whenComplete { result in
+        threadPool.runIfActive(eventLoop: context.eventLoop, work).assumeIsolated().whenComplete { result in
             guard self.wait == .saslStep else { return }
             self.wait = .none
             let outcome: StepOutcome

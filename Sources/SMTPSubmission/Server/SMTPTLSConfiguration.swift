@@ -82,7 +82,7 @@ package struct SMTPTLSMaterial: Sendable {
         guard let leaf = chain.first else { throw .tlsUnreadable("the certificate chain holds no certificate") }
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain.map { .certificate($0) },
-            privateKey: .privateKey(key)
+            privateKey: .privateKey(Self.signingKey(key, leaf: leaf, minimumVersion: configuration.minimumVersion))
         )
         tls.minimumTLSVersion = configuration.minimumVersion
         tls.maximumTLSVersion = .tlsv13
@@ -96,5 +96,23 @@ package struct SMTPTLSMaterial: Sendable {
         } else {
             channelBindings = []
         }
+    }
+
+    /// The key the context signs with: an RSA key that matches the leaf goes to ``SystemRSASigningKey`` (OpenSSL's
+    /// faster RSA) when only TLS 1.2 and later are accepted, since older versions sign with MD5+SHA-1, which that key
+    /// does not offer; any other key stays with BoringSSL, which also reports a mismatch with the certificate.
+    private static func signingKey(
+        _ key: NIOSSLPrivateKey,
+        leaf: NIOSSLCertificate,
+        minimumVersion: TLSVersion
+    ) -> NIOSSLPrivateKey {
+        switch minimumVersion {
+        case .tlsv12, .tlsv13: break
+        case .tlsv1, .tlsv11: return key
+        }
+        guard let keyDER = try? key.derBytes, let leafDER = try? leaf.toDERBytes(),
+            let systemKey = SystemRSASigningKey(privateKeyDER: keyDER, certificateDER: leafDER)
+        else { return key }
+        return NIOSSLPrivateKey(customPrivateKey: systemKey)
     }
 }
