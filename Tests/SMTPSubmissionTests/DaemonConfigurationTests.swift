@@ -272,12 +272,14 @@ final class DaemonConfigurationTests: XCTestCase {
 
     // MARK: - The demo, end to end
 
-    /// Starts `--demo` on ports the system chooses and returns the process and the submission and SMTPS ports.
+    /// Starts `--demo` on ports the system chooses (poppassd's too) and returns the process and the submission and SMTPS ports.
     private func startDemo(_ directory: String) throws -> (Process, Pipe, Int, Int) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try binaryPath())
         process.arguments = [
             "--demo", directory, "--submission-listen", "127.0.0.1:0", "--smtps-listen", "127.0.0.1:0",
+            // The demo's fixed poppassd port would clash between tests running side by side.
+            "--set", "poppassd_listen=127.0.0.1:0",
         ]
         let errors = Pipe()
         process.standardError = errors
