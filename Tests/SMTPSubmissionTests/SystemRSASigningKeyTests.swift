@@ -41,16 +41,8 @@ final class SystemRSASigningKeyTests: XCTestCase {
         )
         defer { X509_free(x509) }
         let publicKey = try XCTUnwrap(X509_get0_pubkey(x509))
-        let (digest, isPSS): (OpaquePointer?, Bool)
-        switch algorithm {
-        case .rsaPssRsaeSha256: (digest, isPSS) = (EVP_sha256(), true)
-        case .rsaPssRsaeSha384: (digest, isPSS) = (EVP_sha384(), true)
-        case .rsaPssRsaeSha512: (digest, isPSS) = (EVP_sha512(), true)
-        case .rsaPkcs1Sha256: (digest, isPSS) = (EVP_sha256(), false)
-        case .rsaPkcs1Sha384: (digest, isPSS) = (EVP_sha384(), false)
-        case .rsaPkcs1Sha512: (digest, isPSS) = (EVP_sha512(), false)
-        case .rsaPkcs1Sha1: (digest, isPSS) = (EVP_sha1(), false)
-        default: throw TestSupportError("no verifier for \(algorithm)")
+        guard let (digest, isPSS) = SystemRSASigningKey.parameters(of: algorithm) else {
+            throw TestSupportError("no verifier for \(algorithm)")
         }
         let context = try XCTUnwrap(EVP_MD_CTX_new())
         defer { EVP_MD_CTX_free(context) }

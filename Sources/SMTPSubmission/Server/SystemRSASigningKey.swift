@@ -98,21 +98,24 @@ final class SystemRSASigningKey: NIOSSLCustomPrivateKey, Hashable, @unchecked Se
         }
     }
 
+    /// The hash and padding of a TLS signature algorithm this key signs with; `nil` for any other.
+    static func parameters(of algorithm: SignatureAlgorithm) -> (digest: OpaquePointer?, isPSS: Bool)? {
+        switch algorithm {
+        case .rsaPssRsaeSha256: (EVP_sha256(), true)
+        case .rsaPssRsaeSha384: (EVP_sha384(), true)
+        case .rsaPssRsaeSha512: (EVP_sha512(), true)
+        case .rsaPkcs1Sha256: (EVP_sha256(), false)
+        case .rsaPkcs1Sha384: (EVP_sha384(), false)
+        case .rsaPkcs1Sha512: (EVP_sha512(), false)
+        case .rsaPkcs1Sha1: (EVP_sha1(), false)
+        default: nil
+        }
+    }
+
     /// Signs `message` (hashed here) as TLS's `algorithm` says: RSA-PSS with MGF1 on the same hash and a salt as long
     /// as the hash (RFC 8446, 4.2.3), or PKCS #1 v1.5.
     func signature(of message: UnsafeRawBufferPointer, algorithm: SignatureAlgorithm) throws(Failure) -> [UInt8] {
-        let digest: OpaquePointer?
-        let isPSS: Bool
-        switch algorithm {
-        case .rsaPssRsaeSha256: (digest, isPSS) = (EVP_sha256(), true)
-        case .rsaPssRsaeSha384: (digest, isPSS) = (EVP_sha384(), true)
-        case .rsaPssRsaeSha512: (digest, isPSS) = (EVP_sha512(), true)
-        case .rsaPkcs1Sha256: (digest, isPSS) = (EVP_sha256(), false)
-        case .rsaPkcs1Sha384: (digest, isPSS) = (EVP_sha384(), false)
-        case .rsaPkcs1Sha512: (digest, isPSS) = (EVP_sha512(), false)
-        case .rsaPkcs1Sha1: (digest, isPSS) = (EVP_sha1(), false)
-        default: throw .unsupportedAlgorithm(algorithm)
-        }
+        guard let (digest, isPSS) = Self.parameters(of: algorithm) else { throw .unsupportedAlgorithm(algorithm) }
         guard let context = EVP_MD_CTX_new() else { throw Self.failure("allocate a digest context") }
         defer { EVP_MD_CTX_free(context) }
         var keyContext: OpaquePointer?
