@@ -165,6 +165,10 @@ final class DaemonConfigurationTests: XCTestCase {
             ("plain_listen=127.0.0.1", "expected address:port"),
             ("require_tls=maybe", "expected yes or no"),
             ("tls_key=key.pem", "expected an absolute path"),
+            ("tls_key=", "expected an absolute path"),
+            ("sender_login_map=logins", "expected an absolute path, or nothing for no map"),
+            ("passwd_socket=passwd.sock", "expected an absolute path, or nothing for no socket"),
+            ("password_common_list=list.txt", "expected an absolute path, or nothing for the built-in list only"),
             ("log_level=loud", "expected trace, debug, info"),
         ]
         for (setting, expected) in cases {

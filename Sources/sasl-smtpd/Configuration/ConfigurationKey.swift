@@ -55,17 +55,7 @@ extension DaemonConfiguration {
             render: { $0.sink.description }
         ),
         number("sink_timeout", \.sinkTimeout, 1...3600, needsRestart: true),
-        ConfigurationKey(
-            name: "sender_login_map",
-            needsRestart: false,
-            apply: { configuration, value throws(ConfigurationError) in
-                guard value.isEmpty || value.hasPrefix("/") else {
-                    throw ConfigurationError("expected an absolute path")
-                }
-                configuration.senderLoginMap = value
-            },
-            render: { $0.senderLoginMap }
-        ),
+        path("sender_login_map", \.senderLoginMap, emptyMeans: "no map"),
         flag("allow_any_sender", \.allowAnySender),
         flag("allow_null_sender", \.allowNullSender),
         number("message_size_limit", \.messageSizeLimit, 1024...(1 << 30)),
@@ -82,17 +72,7 @@ extension DaemonConfiguration {
         flag("received_header_client_address", \.receivedHeaderClientAddress),
         listen("poppassd_listen", \.poppassdListen),
         listen("poppassd_tls_listen", \.poppassdTLSListen),
-        ConfigurationKey(
-            name: "passwd_socket",
-            needsRestart: true,
-            apply: { configuration, value throws(ConfigurationError) in
-                guard value.isEmpty || value.hasPrefix("/") else {
-                    throw ConfigurationError("expected an absolute path, or nothing for no socket")
-                }
-                configuration.passwdSocket = value
-            },
-            render: { $0.passwdSocket }
-        ),
+        path("passwd_socket", \.passwdSocket, emptyMeans: "no socket", needsRestart: true),
         number("poppassd_timeout", \.poppassdTimeout, 5...3600, needsRestart: true),
         number(
             PasswordPolicy.SettingName.minimumLength,
@@ -104,17 +84,7 @@ extension DaemonConfiguration {
             \.passwordMaxLength,
             1...CredentialStore.maximumPasswordLength
         ),
-        ConfigurationKey(
-            name: PasswordPolicy.SettingName.commonList,
-            needsRestart: false,
-            apply: { configuration, value throws(ConfigurationError) in
-                guard value.isEmpty || value.hasPrefix("/") else {
-                    throw ConfigurationError("expected an absolute path, or nothing for the built-in list only")
-                }
-                configuration.passwordCommonList = value
-            },
-            render: { $0.passwordCommonList }
-        ),
+        path(PasswordPolicy.SettingName.commonList, \.passwordCommonList, emptyMeans: "the built-in list only"),
         text("user", \.user, nonEmpty: false, needsRestart: true),
         text("group", \.group, nonEmpty: false, needsRestart: true),
         ConfigurationKey(
@@ -152,15 +122,22 @@ extension DaemonConfiguration {
         )
     }
 
+    /// An absolute path; with `emptyMeans`, an empty value is allowed too and means that (the feature is off).
     private static func path(
         _ name: String,
-        _ field: WritableKeyPath<DaemonConfiguration, String> & Sendable
+        _ field: WritableKeyPath<DaemonConfiguration, String> & Sendable,
+        emptyMeans: String? = nil,
+        needsRestart: Bool = false
     ) -> ConfigurationKey {
         ConfigurationKey(
             name: name,
-            needsRestart: false,
+            needsRestart: needsRestart,
             apply: { configuration, value throws(ConfigurationError) in
-                guard value.hasPrefix("/") else { throw ConfigurationError("expected an absolute path") }
+                guard value.hasPrefix("/") || (value.isEmpty && emptyMeans != nil) else {
+                    throw ConfigurationError(
+                        "expected an absolute path" + (emptyMeans.map { ", or nothing for \($0)" } ?? "")
+                    )
+                }
                 configuration[keyPath: field] = value
             },
             render: { $0[keyPath: field] }
