@@ -20,6 +20,10 @@ public struct CommonPasswords: Sendable {
         self.folded = folded
     }
 
+    private init(folded: Set<String>) {
+        self.folded = folded
+    }
+
     /// Reads a list file and adds the built-in entries to it.
     ///
     /// - Throws: ``PasswordChangeError/invalidConfiguration(_:)`` when the file cannot be read or is not UTF-8.
@@ -35,7 +39,7 @@ public struct CommonPasswords: Sendable {
         }
         // Splitting at Character.isNewline takes CRLF (one Character in Swift) as well as LF.
         let lines = text.split(whereSeparator: \.isNewline).map(String.init)
-        return CommonPasswords(lines: lines + builtinCommonPasswords.split(separator: "\n").map(String.init))
+        return CommonPasswords(folded: CommonPasswords(lines: lines).folded.union(builtin.folded))
     }
 
     /// How many entries the list holds.
