@@ -10,6 +10,10 @@ extension PasswordPolicy {
         public static let commonList = "password_common_list"
         /// Every name, for configuration checks.
         public static let all = [minimumLength, maximumLength, commonList]
+        /// The password service's local socket, where `sasldb passwd` asks the daemon for a change.
+        public static let socket = "passwd_socket"
+        /// The keys of password change that the site file (`/etc/sasl2/sasldb.conf`) may hold beside the store's.
+        public static let siteFileKeys: Set<String> = Set(all + [socket])
     }
 
     /// Reads a policy from configuration settings; a setting not given keeps its default.

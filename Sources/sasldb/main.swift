@@ -9,6 +9,10 @@ import Glibc
 // ArgumentParser would reject, and a symlink named saslpasswd2 must behave like it from the first byte.
 let arguments = CommandLine.arguments
 
+// A site configuration that cannot be parsed stops every command (exit 78) before any store is touched; asking for
+// help or the version needs none.
+if !SiteConfig.isHelpOrVersion(arguments) { _ = SiteConfig.current }
+
 func baseName(_ path: String) -> String { String(path.split(separator: "/").last ?? Substring(path)) }
 
 let invokedAs = arguments.first.map(baseName) ?? "sasldb"

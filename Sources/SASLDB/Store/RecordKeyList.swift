@@ -9,9 +9,17 @@ public struct RecordKeyList: Sendable {
     private var bytes: [UInt8] = []
     private var ends: [Int] = []
 
-    init() {}
+    /// An empty list; a backend appends every raw key (`authid NUL realm NUL property`) in its own order.
+    public init() {}
 
-    mutating func append(_ key: UnsafeRawBufferPointer) {
+    /// Appends one raw key, as the backend stores it.
+    public mutating func append(_ key: UnsafeRawBufferPointer) {
+        bytes.append(contentsOf: key)
+        ends.append(bytes.count)
+    }
+
+    /// Appends one raw key, as the backend stores it.
+    public mutating func append(_ key: some Collection<UInt8>) {
         bytes.append(contentsOf: key)
         ends.append(bytes.count)
     }

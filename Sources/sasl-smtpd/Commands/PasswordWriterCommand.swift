@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import PasswordService
+import SASLDB
 
 #if canImport(Glibc)
 import Glibc
@@ -38,7 +39,9 @@ struct PasswordWriterCommand: ParsableCommand {
         do {
             var entries: [ConfigurationEntry] = []
             for setting in settings { entries.append(try ConfigurationFile.parseOverride(setting)) }
-            let changer = try DaemonConfiguration(entries: entries).passwordChanger(logger: logger)
+            // Every store setting comes from the daemon, already resolved: the writer reads no site file of its own.
+            let configuration = try DaemonConfiguration(entries: entries, site: SiteConfiguration())
+            let changer = try configuration.passwordChanger(logger: logger)
             try PasswordWriter.serve(socket: socket, changer: changer)
         } catch {
             throw logCriticalFailure(error, to: logger)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import SASLDB
 
 #if canImport(Glibc)
 import Glibc
@@ -49,11 +50,15 @@ struct ServeCommand: ParsableCommand, Sendable {
         let warnings: [String]
         do throws(ConfigurationError) {
             path = try demo.map { directory throws(ConfigurationError) in try DemoSetup.prepare(directory) } ?? config
-            source = ConfigurationSource(path: path, overrides: try overrides.entries())
+            source = ConfigurationSource(
+                path: path,
+                sitePath: SystemInfo.environment("SASLDB_CONFIG") ?? SiteConfiguration.defaultPath,
+                overrides: try overrides.entries()
+            )
             (configuration, warnings) = try source.load()
         } catch {
             printError(error.message)
-            throw ExitCode.failure
+            throw ExitCode(error.exitCode)
         }
         if checkConfig {
             throw ExitCode(ConfigurationCheck(configuration: configuration, warnings: warnings).run())

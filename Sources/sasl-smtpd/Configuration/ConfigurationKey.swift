@@ -33,6 +33,30 @@ extension DaemonConfiguration {
             render: { $0.tlsMinimumVersion }
         ),
         path("sasldb_path", \.sasldbPath),
+        ConfigurationKey(
+            name: "database_format",
+            needsRestart: false,
+            apply: { configuration, value throws(ConfigurationError) in
+                guard let format = DatabaseFormat(name: value) else { throw ConfigurationError("expected gdbm or bdb") }
+                configuration.store.newFileFormat = format
+            },
+            render: { $0.store.newFileFormat.name }
+        ),
+        ConfigurationKey(
+            name: "secrets",
+            needsRestart: false,
+            apply: { configuration, value throws(ConfigurationError) in
+                do {
+                    var policy = try SecretPolicy(parsingList: value)
+                    policy.scramIterations = configuration.scramIterations
+                    try policy.validate()
+                    configuration.store.secretPolicy = policy
+                } catch {
+                    throw ConfigurationError("\(error)")
+                }
+            },
+            render: { $0.store.secretPolicy.description }
+        ),
         text("default_realm", \.defaultRealm, nonEmpty: false),
         mechanisms("mechanisms", \.mechanisms),
         mechanisms("mechanisms_without_tls", \.mechanismsWithoutTLS),
@@ -45,7 +69,7 @@ extension DaemonConfiguration {
             },
             render: { $0.digestMD5Hosts.joined(separator: " ") }
         ),
-        number("scram_iterations", \.scramIterations, 4096...65536),
+        number("scram_iterations", \.scramIterations, 1...SecretPolicy.maximumSCRAMIterations),
         ConfigurationKey(
             name: "sink",
             needsRestart: true,

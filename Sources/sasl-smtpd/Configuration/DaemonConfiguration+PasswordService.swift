@@ -28,11 +28,11 @@ extension DaemonConfiguration {
         }
     }
 
-    /// The changer behind the password services: the database the SMTP server reads, its realm mapping, the
-    /// policy; one audit line per attempt in the daemon's log.
+    /// The changer behind the password services: the store the SMTP server reads, with the site's secret policy, its
+    /// realm mapping, the password policy; one audit line per attempt in the daemon's log.
     func passwordChanger(logger: Logger) throws(ConfigurationError) -> PasswordChanger {
         PasswordChanger(
-            store: CredentialStore(backend: FileBackend(path: sasldbPath)),
+            store: StoreFactory.makeStore(store),
             defaultRealm: effectiveRealm,
             policy: try passwordPolicy(),
             audit: { record in logger.notice("\(record)") }
@@ -40,10 +40,13 @@ extension DaemonConfiguration {
     }
 
     /// What the privileged password writer is started with, as `key=value` overrides for its command line: the
-    /// database, the realm the daemon maps logins to, the policy. Nothing secret (`ps` shows them).
+    /// whole effective store (so it writes the secrets the site asks for), the realm the daemon maps logins to, the
+    /// password policy. Nothing secret (`ps` shows them).
     var passwordWriterSettings: [String] {
         [
-            "sasldb_path=\(sasldbPath)", "default_realm=\(effectiveRealm)",
+            "sasldb_path=\(sasldbPath)", "database_format=\(store.newFileFormat.name)",
+            "secrets=\(store.secretPolicy.description)", "scram_iterations=\(scramIterations)",
+            "default_realm=\(effectiveRealm)",
             "\(PasswordPolicy.SettingName.minimumLength)=\(passwordMinLength)",
             "\(PasswordPolicy.SettingName.maximumLength)=\(passwordMaxLength)",
             "\(PasswordPolicy.SettingName.commonList)=\(passwordCommonList)",

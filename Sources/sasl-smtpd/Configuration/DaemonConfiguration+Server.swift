@@ -34,9 +34,10 @@ extension DaemonConfiguration {
         )
     }
 
-    /// What every session uses; the store is read through `sasldb_path` at each AUTH, never held open.
+    /// What every session uses; the store is read at each AUTH, never held open, and its secret policy decides the
+    /// stand-in secrets an unknown name is checked against.
     func sessionConfiguration(loginMap: SenderLoginMap) -> SMTPSessionConfiguration {
-        let store = CredentialStore(backend: FileBackend(path: sasldbPath))
+        let store = StoreFactory.makeStore(store)
         let context = SASLServerContext(lookup: store, hostName: hostname, defaultRealm: effectiveRealm)
         var limits = SMTPLimits()
         limits.messageSize = messageSizeLimit

@@ -1,3 +1,5 @@
+import SASLDB
+
 extension DaemonConfiguration {
     /// Checks what single keys cannot: listeners, mechanisms and TLS together. Returns warnings (the configuration
     /// works but is probably not what was meant).
@@ -41,6 +43,12 @@ extension DaemonConfiguration {
         }
         for name in mechanismsWithoutTLS where name == "PLAIN" || name == "LOGIN" {
             warnings.append("mechanisms_without_tls lets \(name) send passwords in the clear")
+        }
+        if scramIterations < SecretPolicy.defaultSCRAMIterations {
+            warnings.append(
+                "scram_iterations = \(scramIterations) (\(store.origins[.scramIterations] ?? "default")) is below the "
+                    + "\(SecretPolicy.defaultSCRAMIterations) RFC 7677 asks for at least"
+            )
         }
         if allowAnySender {
             warnings.append("allow_any_sender = yes: any user may send as anyone")

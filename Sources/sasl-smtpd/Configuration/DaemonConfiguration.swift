@@ -1,5 +1,6 @@
 import Logging
 import PasswordChange
+import SASLDB
 import SASLMechanisms
 
 /// Everything `sasl-smtpd` reads from its configuration file, after defaults and command-line overrides.
@@ -13,13 +14,12 @@ struct DaemonConfiguration: Equatable, Sendable {
     var tlsCertificate = "/etc/sasl-smtpd/cert.pem"
     var tlsKey = "/etc/sasl-smtpd/key.pem"
     var tlsMinimumVersion = "1.2"
-    var sasldbPath = "/etc/sasldb2"
-    var defaultRealm = ""
+    /// The store: the site file's settings (`/etc/sasl2/sasldb.conf`), with this file's store keys over them.
+    var store = StoreConfiguration()
     var mechanisms = MechanismPolicy.all
     var mechanismsWithoutTLS: [String] = []
     var requireTLS = true
     var digestMD5Hosts: [String] = []
-    var scramIterations = 4096
     var sink = SinkSpecification.maildir(directory: "/var/spool/sasl-smtpd/Maildir")
     var sinkTimeout = 120
     var senderLoginMap = ""
@@ -48,14 +48,46 @@ struct DaemonConfiguration: Equatable, Sendable {
     var group = ""
     var logLevel = Logger.Level.info
 
+    /// The database file (`sasldb_path`).
+    var sasldbPath: String {
+        get { store.filePath }
+        set { store.location = .file(path: newValue) }
+    }
+
+    /// `default_realm`; empty for the host name.
+    var defaultRealm: String {
+        get { store.defaultRealm ?? "" }
+        set { store.defaultRealm = newValue.isEmpty ? nil : newValue }
+    }
+
+    /// The PBKDF2 count of SCRAM for users stored with a plaintext only, and of the verifiers a change writes.
+    var scramIterations: Int {
+        get { store.secretPolicy.scramIterations }
+        set { store.secretPolicy.scramIterations = newValue }
+    }
+
     /// The realm of login names without `@`: ``defaultRealm``, else ``hostname``.
-    var effectiveRealm: String { defaultRealm.isEmpty ? hostname : defaultRealm }
+    var effectiveRealm: String { store.realm(hostName: hostname) }
+
+    /// The keys of this file that override a store setting of the site file.
+    static let storeKeys: [String: StoreSetting] = [
+        "sasldb_path": .location, "database_format": .newFileFormat, "secrets": .secrets,
+        "scram_iterations": .scramIterations, "default_realm": .defaultRealm,
+    ]
 
     /// Every mechanism name the library implements (the `-PLUS` variants need TLS channel bindings).
     static let knownMechanisms = MechanismPolicy.all + ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS"]
 
-    /// The configuration from `entries` (a file, then `--set` and option overrides, later ones winning).
-    init(entries: [ConfigurationEntry]) throws(ConfigurationError) {
+    /// The configuration from `entries` (a file, then `--set` and option overrides, later ones winning) over the
+    /// store settings of `site`.
+    ///
+    /// - Throws: ``ConfigurationError`` naming the entry at fault, or the site file's line (exit 78).
+    init(entries: [ConfigurationEntry], site: SiteConfiguration) throws(ConfigurationError) {
+        do throws(SiteConfigurationError) {
+            store = try StoreConfiguration(site: site)
+        } catch {
+            throw ConfigurationError(site: error)
+        }
         var byKey: [String: ConfigurationEntry] = [:]
         for entry in entries { byKey[entry.key] = entry }
         for entry in byKey.values where Self.key(named: entry.key) == nil {
@@ -68,10 +100,13 @@ struct DaemonConfiguration: Equatable, Sendable {
             } catch {
                 throw ConfigurationError(source: entry.source, line: entry.line, "\(key.name): \(error.message)")
             }
+            if let setting = Self.storeKeys[key.name] {
+                store.origins[setting] = entry.line.map { "\(entry.source):\($0)" } ?? entry.source
+            }
         }
     }
 
-    /// The defaults alone.
+    /// The defaults alone, without a site file.
     init() {}
 
     /// The key named `name`.

@@ -70,6 +70,9 @@ struct ConfigurationCheck {
         }
 
         print(configuration.effectiveText)
+        // As comments, so the output still reads as a configuration file.
+        print("# the store, and where each setting came from:")
+        for line in configuration.store.report(hostName: configuration.hostname) { print("# " + line) }
         for warning in warnings { printError("warning: " + warning) }
         for error in errors { printError("error: " + error) }
         if errors.isEmpty {

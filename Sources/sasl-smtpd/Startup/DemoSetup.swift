@@ -159,9 +159,7 @@ enum DemoSetup {
 
     /// Adds the demo user through the store unless the password already verifies.
     private static func addDemoUser(database: String) throws(ConfigurationError) {
-        var options = FileBackendOptions()
-        options.newFileFormat = access("/etc/debian_version", F_OK) == 0 ? .berkeleyDB : .gdbm
-        let store = CredentialStore(backend: FileBackend(path: database, options: options))
+        let store = StoreFactory.makeStore(.file(database))
         do {
             let user = try UserID(parsing: user, defaultRealm: "demo.local")
             if access(database, F_OK) == 0, (try? store.verify(password: Array(password.utf8), for: user)) == true {

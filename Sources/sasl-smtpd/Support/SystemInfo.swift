@@ -22,6 +22,12 @@ enum SystemInfo {
         return SMTPTimestamp(secondsSince1970: Int64(seconds), utcOffsetSeconds: local.tm_gmtoff)
     }
 
+    /// The value of environment variable `name`, when set and not empty.
+    static func environment(_ name: String) -> String? {
+        guard let value = getenv(name), value.pointee != 0 else { return nil }
+        return String(cString: value)
+    }
+
     /// The text for `errno` `code`.
     static func describe(_ code: Int32) -> String { String(cString: strerror(code)) }
 }

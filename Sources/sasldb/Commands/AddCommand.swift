@@ -27,7 +27,7 @@ struct AddCommand: ParsableCommand {
         try reportingErrors {
             let id = try realm.user(user)
             let password = try readPassword(confirm: true, fromStandardInput: stdin)
-            try CredentialStore(backend: writing.backend(for: store), policy: secrets.policy()).setPassword(
+            try writing.credentialStore(for: store, policy: secrets.policy()).setPassword(
                 password,
                 for: id
             )

@@ -27,7 +27,8 @@ struct CheckCommand: ParsableCommand {
     func run() throws {
         var report = CheckReport()
         try reportingErrors {
-            let backend = store.backend()
+            for line in store.configuration.report(hostName: Host.defaultRealm) { report.note("store: \(line)") }
+            guard let backend = store.backend() as? FileBackend else { return }
             var status = stat()
             guard lstat(store.path, &status) == 0 else { throw SASLDBError.fileNotFound(path: store.path) }
             guard let format = try backend.existingFormat() else {

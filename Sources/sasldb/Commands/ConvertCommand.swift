@@ -30,8 +30,7 @@ struct ConvertCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let from = FileBackend(path: source)
-            let records = try from.records()
+            let records = try StoreFactory.makeBackend(.file(source)).records()
             var status = stat()
             guard stat(source, &status) == 0 else {
                 throw SASLDBError.io(path: source, operation: "stat", errno: errno)
@@ -40,14 +39,15 @@ struct ConvertCommand: ParsableCommand {
             if lstat(destination, &existing) == 0 {
                 throw SASLDBError.invalidValue("\(destination) already exists; give a new file name")
             }
-            var options = FileBackendOptions()
-            options.newFileFormat = to
+            var target = StoreConfiguration.file(destination)
+            target.newFileFormat = to
+            var options = StoreWriteOptions()
             options.lockTimeoutMilliseconds = lockTimeout * 1000
             if status.st_mode & 0o070 != 0 {
                 options.newFileGroup = status.st_gid
                 options.newFileGroupWritable = status.st_mode & 0o020 != 0
             }
-            try FileBackend(path: destination, options: options).apply(
+            try StoreFactory.makeBackend(target, writing: options).apply(
                 WriteBatch(records.map { .put($0.key, $0.value) })
             )
             Output.error("sasldb: wrote \(records.count) records to \(destination) (\(to))\n")

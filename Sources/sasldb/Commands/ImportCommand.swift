@@ -29,7 +29,7 @@ struct ImportCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let text = try InputFile.read(input)
-            let credentials = CredentialStore(backend: writing.backend(for: store), policy: try secrets.policy())
+            let credentials = writing.credentialStore(for: store, policy: try secrets.policy())
             if DumpFormat.looksLikeDump(text) {
                 let records = try DumpFormat.decode(text)
                 try credentials.importRecords(records)

@@ -89,12 +89,12 @@ struct PasswdCommand: ParsableCommand {
             try client.checkPresent()
             return .service(client)
         }
-        let path = store.path
-        guard let reason = Self.notWritable(path) else {
-            return .database(try PasswordChanger.site(path: path, defaultRealm: realm.defaultRealm))
+        let configuration = store.configuration
+        guard let reason = Self.notWritable(configuration.filePath) else {
+            return .database(try PasswordChanger.site(configuration, defaultRealm: realm.defaultRealm))
         }
         let client = PoppassdClient(
-            socket: SiteConfig.current.values["passwd_socket"] ?? Self.defaultSocket,
+            socket: SiteConfig.current.file[PasswordPolicy.SettingName.socket] ?? Self.defaultSocket,
             timeoutSeconds: timeout,
             databaseNotWritable: reason
         )

@@ -39,7 +39,7 @@ struct SecretOptions: ParsableArguments {
         if noPlaintext && secrets != nil {
             throw SASLDBError.invalidValue("give either --no-plaintext or --secrets, not both")
         }
-        var policy = try SiteConfig.current.policy() ?? .cyrusDefault
+        var policy = SiteConfig.current.store.secretPolicy
         if noPlaintext { policy = .noPlaintext }
         if let secrets { policy = try SecretPolicy(parsingList: secrets) }
         if let scramIterations { policy.scramIterations = scramIterations }

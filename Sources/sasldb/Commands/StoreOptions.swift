@@ -16,16 +16,20 @@ struct StoreOptions: ParsableArguments {
     )
     var database: String?
 
-    /// The database path after defaults.
-    var path: String { database ?? StoreOptions.defaultPath }
-
-    /// The database of this site when no path is given (also `chgsaslpasswd`'s, which takes none).
-    static var defaultPath: String {
-        Host.environment("SASLDB_PATH") ?? SiteConfig.current.values["sasldb_path"] ?? "/etc/sasldb2"
+    /// The store of this command: the site configuration's, with `-f` over its location.
+    var configuration: StoreConfiguration {
+        var configuration = SiteConfig.current.store
+        if let database {
+            configuration.override(.location, origin: "-f") { $0.location = .file(path: database) }
+        }
+        return configuration
     }
 
-    /// A backend for reading the file (writes use ``WriteOptions/backend(for:)``).
-    func backend() -> FileBackend { FileBackend(path: path) }
+    /// The database path after defaults.
+    var path: String { configuration.filePath }
+
+    /// A backend for reading the store (writes use ``WriteOptions/backend(for:)``).
+    func backend() -> any CredentialBackend { StoreFactory.makeBackend(configuration) }
 }
 
 /// How a name without `@realm` is completed.
@@ -48,7 +52,7 @@ struct RealmOptions: ParsableArguments {
     }
 
     /// The realm of this site when no realm is given (also `chgsaslpasswd`'s, which takes none).
-    static var siteDefaultRealm: String { SiteConfig.current.values["default_realm"] ?? Host.defaultRealm }
+    static var siteDefaultRealm: String { SiteConfig.current.store.realm(hostName: Host.defaultRealm) }
 
     /// Parses a login name with the default realm.
     func user(_ name: String) throws -> UserID {
@@ -93,20 +97,34 @@ struct WriteOptions: ParsableArguments {
         guard lockTimeout >= 0 else { throw ValidationError("--lock-timeout cannot be negative") }
     }
 
-    /// The format of new files after defaults.
-    var newFileFormat: DatabaseFormat {
-        format ?? SiteConfig.current.values["database_format"].flatMap(DatabaseFormat.init(argument:))
-            ?? DatabaseFormat.systemDefault
+    /// The store `store` names with these options' format for a new file, writing the secrets of `policy` (the
+    /// site's when `nil`).
+    func configuration(for store: StoreOptions, policy: SecretPolicy? = nil) -> StoreConfiguration {
+        var configuration = store.configuration
+        if let format {
+            configuration.override(.newFileFormat, origin: "--format") { $0.newFileFormat = format }
+        }
+        if let policy { configuration.secretPolicy = policy }
+        return configuration
     }
 
-    /// A backend that writes `store`'s file with these options.
-    func backend(for store: StoreOptions) -> FileBackend {
-        var options = FileBackendOptions()
-        options.newFileFormat = newFileFormat
+    /// How this command creates a file and waits for other writers.
+    var writeOptions: StoreWriteOptions {
+        var options = StoreWriteOptions()
         options.newFileGroup = group.flatMap(groupID)
         options.newFileGroupWritable = groupWritable
         options.lockTimeoutMilliseconds = lockTimeout * 1000
-        return FileBackend(path: store.path, options: options)
+        return options
+    }
+
+    /// A backend that writes `store`'s database with these options.
+    func backend(for store: StoreOptions) -> any CredentialBackend {
+        StoreFactory.makeBackend(configuration(for: store), writing: writeOptions)
+    }
+
+    /// A store that writes `store`'s database with these options and the secrets of `policy`.
+    func credentialStore(for store: StoreOptions, policy: SecretPolicy) -> CredentialStore {
+        StoreFactory.makeStore(configuration(for: store, policy: policy), writing: writeOptions)
     }
 
     private func groupID(_ name: String) -> gid_t? {
@@ -117,20 +135,13 @@ struct WriteOptions: ParsableArguments {
 }
 
 extension DatabaseFormat: ExpressibleByArgument {
-    public init?(argument: String) {
-        switch argument.lowercased() {
-        case "gdbm": self = .gdbm
-        case "bdb", "berkeleydb", "berkeley-db", "db": self = .berkeleyDB
-        default: return nil
-        }
-    }
+    public init?(argument: String) { self.init(name: argument) }
 
     public static var allValueStrings: [String] { ["gdbm", "bdb"] }
 
-    /// The format this system's Cyrus reads: Debian and Ubuntu build libsasl2 with Berkeley DB, the others with
-    /// GDBM. `$SASLDB_FORMAT` overrides it.
+    /// The format of a new file when neither an option nor the site configuration names one: `$SASLDB_FORMAT`, else
+    /// the format this system's Cyrus reads.
     static var systemDefault: DatabaseFormat {
-        if let name = Host.environment("SASLDB_FORMAT"), let format = DatabaseFormat(argument: name) { return format }
-        return access("/etc/debian_version", F_OK) == 0 ? .berkeleyDB : .gdbm
+        Host.environment("SASLDB_FORMAT").flatMap(DatabaseFormat.init(name:)) ?? .thisSystemsCyrus
     }
 }

@@ -38,7 +38,7 @@ struct Chgsaslpasswd {
         let changer: PasswordChanger
         do {
             changer = try PasswordChanger.site(
-                path: StoreOptions.defaultPath,
+                SiteConfig.current.store,
                 defaultRealm: RealmOptions.siteDefaultRealm
             )
         } catch {

@@ -21,7 +21,7 @@ enum CyrusBanner {
     /// Prints what Debian's libdb prints on its own before Cyrus's message when the file is not a Berkeley DB file,
     /// so the personality's standard error matches Cyrus's byte for byte.
     static func printLibraryMessage(for error: SASLDBError) {
-        guard case .notADatabase(let path, _) = error, Saslpasswd2.backendOptions().newFileFormat == .berkeleyDB else {
+        guard case .notADatabase(let path, _) = error, DatabaseFormat.systemDefault == .berkeleyDB else {
             return
         }
         Output.error("BDB0004 fop_read_meta: \(path): unexpected file type or format\n")

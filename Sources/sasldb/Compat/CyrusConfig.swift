@@ -34,20 +34,12 @@ struct CyrusConfig {
 
     init() {}
 
-    /// Parses `key: value` lines; `#` lines and blank lines are skipped.
+    /// Parses `key: value` lines (``SiteConfiguration/parseLines(_:source:)``); a later key wins, as in libsasl2.
     init(parsing text: [UInt8]) throws(ParseError) {
-        for rawLine in text.split(separator: UInt8(ascii: "\n")) {
-            let line = String(decoding: rawLine, as: UTF8.self)
-            let trimmed = line.drop(while: { $0 == " " || $0 == "\t" })
-            if trimmed.isEmpty || trimmed.hasPrefix("#")
-                || trimmed.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" })
-            {
-                continue
-            }
-            guard let colon = trimmed.firstIndex(of: ":") else { throw ParseError() }
-            let key = trimmed[..<colon].trimmingCharacters(" \t").lowercased()
-            guard !key.isEmpty, !key.contains(" ") else { throw ParseError() }
-            values[key] = trimmed[trimmed.index(after: colon)...].trimmingCharacters(" \t\r")
+        do throws(SiteConfigurationError) {
+            for (key, entry) in try SiteConfiguration.parseLines(text, source: "") { values[key] = entry.value }
+        } catch {
+            throw ParseError()
         }
     }
 
@@ -59,15 +51,6 @@ struct CyrusConfig {
 
     /// Whether `key` is on in libsasl2's sense: its value starts with 1, y, t or "on".
     func isOn(_ key: String) -> Bool {
-        guard let value = self[key]?.lowercased() else { return false }
-        return value.hasPrefix("1") || value.hasPrefix("y") || value.hasPrefix("t") || value.hasPrefix("on")
-    }
-}
-
-extension StringProtocol {
-    /// The text without leading and trailing characters of `set`.
-    func trimmingCharacters(_ set: String) -> String {
-        let dropped = drop(while: { set.contains($0) })
-        return String(dropped.reversed().drop(while: { set.contains($0) }).reversed())
+        self[key].map(SiteConfiguration.isOn) ?? false
     }
 }

@@ -36,7 +36,7 @@ struct SASLSampleServer {
         let config = (try? CyrusConfig.load(appName: "sample")) ?? CyrusConfig()
         let path = database ?? config["sasldb_path"] ?? "/etc/sasldb2"
         let context = SASLServerContext(
-            lookup: CredentialStore(backend: FileBackend(path: path)),
+            lookup: StoreFactory.makeStore(StoreConfiguration.file(path)),
             hostName: host,
             service: service,
             defaultRealm: realm.flatMap { $0.isEmpty ? nil : $0 } ?? host

@@ -32,7 +32,7 @@ struct Sasldblistusers2 {
         }
         let keys: RecordKeyList
         do {
-            keys = try FileBackend(path: path).recordKeys()
+            keys = try StoreFactory.makeBackend(StoreConfiguration.file(path)).recordKeys()
         } catch let error as SASLDBError {
             // Cyrus exits 0 after "listusers failed"; scripts rely on both, so both are kept.
             CyrusBanner.printLibraryMessage(for: error)

@@ -70,10 +70,11 @@ struct Saslpasswd2 {
         guard let user = try? UserID(parsing: parsed.operands[0], defaultRealm: defaultRealm) else {
             return fail("invalid parameter supplied", code: Code.badParameter)
         }
-        let store = CredentialStore(
-            backend: FileBackend(path: path, options: Saslpasswd2.backendOptions()),
-            policy: policy(config: config, noPlaintext: noPlaintext)
-        )
+        // Cyrus's sasldb_path and realm rules stand; the site decides the secrets and the format of a new file.
+        var configuration = SiteConfig.current.store
+        configuration.location = .file(path: path)
+        configuration.secretPolicy = policy(config: config, noPlaintext: noPlaintext)
+        let store = StoreFactory.makeStore(configuration)
         if disable {
             return perform { try store.removeSecrets(of: user) }
         }
@@ -83,19 +84,13 @@ struct Saslpasswd2 {
         return perform { try store.setPassword(password, for: user) }
     }
 
-    /// The file format a new database gets: Debian's libsasl2 reads Berkeley DB, other builds GDBM.
-    static func backendOptions() -> FileBackendOptions {
-        var options = FileBackendOptions()
-        options.newFileFormat = DatabaseFormat.systemDefault
-        return options
-    }
-
     /// Cyrus writes the plaintext unless `-n`, and a SCRAM verifier when `scram_secret_generate` is on; a site
     /// configuration of sasldb (sasldb(8), FILES) decides over both, so "no plaintext" holds for every tool.
     private func policy(config: CyrusConfig, noPlaintext: Bool) -> SecretPolicy {
-        if let site = try? SiteConfig.current.policy() {
-            guard noPlaintext else { return site }
-            var verifiersOnly = site
+        let site = SiteConfig.current.store
+        if site.origins[.secrets] != nil || site.origins[.scramIterations] != nil {
+            guard noPlaintext else { return site.secretPolicy }
+            var verifiersOnly = site.secretPolicy
             verifiersOnly.plaintext = false
             return (try? verifiersOnly.validate()) == nil ? .noPlaintext : verifiersOnly
         }

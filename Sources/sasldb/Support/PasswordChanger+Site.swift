@@ -2,25 +2,21 @@ import PasswordChange
 import SASLDB
 
 extension PasswordChanger {
-    /// A changer over the database at `path` under the site's policies (secrets, and the `password_*` settings the
-    /// daemon reads too), auditing to syslog.
+    /// A changer over the store `configuration` names (its secrets and all) under the site's password policy (the
+    /// `password_*` settings the daemon reads too), auditing to syslog.
     ///
-    /// - Throws: ``PasswdFailure/configuration(_:)`` when a setting of the site configuration is wrong.
-    static func site(path: String, defaultRealm: String) throws(PasswdFailure) -> PasswordChanger {
-        let secrets: SecretPolicy
+    /// - Throws: ``PasswdFailure/configuration(_:)`` when a password setting of the site configuration is wrong.
+    static func site(_ configuration: StoreConfiguration, defaultRealm: String) throws(PasswdFailure) -> PasswordChanger
+    {
+        let site = SiteConfig.current.file
         let policy: PasswordPolicy
         do {
-            secrets = try SiteConfig.current.policy() ?? .cyrusDefault
+            policy = try PasswordPolicy(setting: { site[$0] })
         } catch {
-            throw .configuration("\(error)")
-        }
-        do {
-            policy = try PasswordPolicy(setting: { SiteConfig.current.values[$0] })
-        } catch {
-            throw .configuration("\(SiteConfig.current.path ?? SiteConfig.defaultPath): \(error)")
+            throw .configuration("\(site.source ?? SiteConfiguration.defaultPath): \(error)")
         }
         return PasswordChanger(
-            store: CredentialStore(backend: FileBackend(path: path), policy: secrets),
+            store: StoreFactory.makeStore(configuration),
             defaultRealm: defaultRealm,
             policy: policy,
             audit: SystemLog.record

@@ -1,68 +1,47 @@
+import PasswordChange
 import SASLDB
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The site's settings for every sasldb command, so a choice such as "no plaintext on disk" is made once.
 ///
 /// Read from `$SASLDB_CONFIG`, else `/etc/sasl2/sasldb.conf`, in the `key: value` syntax of Cyrus's own files.
-/// Command-line options win over it. Keys: `sasldb_path`, `secrets` (as `--secrets`), `no_plaintext` (yes/no),
-/// `scram_iteration_counter`, `database_format` (gdbm or bdb), `default_realm`; for `passwd` and `chgsaslpasswd`
-/// the `password_*` policy settings (`PasswordPolicy.SettingName`) and `passwd_socket`.
+/// Command-line options win over it. The store's keys are ``StoreSetting``'s (`sasldb_path`, `database_format`,
+/// `secrets` or `no_plaintext`, `scram_iteration_counter`, `default_realm`); `passwd` and `chgsaslpasswd` read the
+/// `password_*` policy settings (`PasswordPolicy.SettingName`) and `passwd_socket` too. A file that cannot be parsed
+/// stops every command with exit 78 naming the file and line, before any store is touched.
 struct SiteConfig: Sendable {
-    /// The default location.
-    static let defaultPath = "/etc/sasl2/sasldb.conf"
+    /// The file as read (empty when there is none).
+    let file: SiteConfiguration
+    /// The store settings of this run: the file's, with `$SASLDB_PATH` over its `sasldb_path`.
+    let store: StoreConfiguration
 
-    /// The settings read, empty when there is no file.
-    let values: CyrusConfig
-    /// The file read, for messages.
-    let path: String?
+    /// The configuration of this run, read once; a broken file ends the process with exit 78.
+    static let current: SiteConfig = loadOrExit()
 
-    /// The configuration of this run, read once.
-    static let current: SiteConfig = load()
-
-    private static func load() -> SiteConfig {
-        let path = Host.environment("SASLDB_CONFIG") ?? defaultPath
-        guard let text = try? InputFile.read(path) else { return SiteConfig(values: CyrusConfig(), path: nil) }
-        guard let parsed = try? CyrusConfig(parsing: text) else {
-            Output.error("sasldb: \(path): a line is not of the form key: value; the file is ignored\n")
-            return SiteConfig(values: CyrusConfig(), path: nil)
+    private static func loadOrExit() -> SiteConfig {
+        do throws(SiteConfigurationError) {
+            return try load()
+        } catch {
+            Output.error("sasldb: \(error)\n")
+            exit(78)  // EX_CONFIG
         }
-        return SiteConfig(values: parsed, path: path)
     }
 
-    /// The secret policy the file asks for, or `nil` when it says nothing about secrets.
-    func policy() throws -> SecretPolicy? {
-        var policy: SecretPolicy?
-        if values.isOn("no_plaintext") { policy = .noPlaintext }
-        if let list = values["secrets"] { policy = try SecretPolicy(parsingList: list) }
-        if let count = values["scram_iteration_counter"] {
-            guard let iterations = Int(count) else {
-                throw SASLDBError.invalidValue("\(path ?? "config"): scram_iteration_counter must be a number")
-            }
-            policy = policy ?? .cyrusDefault
-            policy?.scramIterations = iterations
+    private static func load() throws(SiteConfigurationError) -> SiteConfig {
+        let path = Host.environment("SASLDB_CONFIG") ?? SiteConfiguration.defaultPath
+        let file = try SiteConfiguration(contentsOf: path, knownKeys: PasswordPolicy.SettingName.siteFileKeys)
+        var store = try StoreConfiguration(site: file, newFileFormat: DatabaseFormat.systemDefault)
+        if let path = Host.environment("SASLDB_PATH") {
+            store.override(.location, origin: "$SASLDB_PATH") { $0.location = .file(path: path) }
         }
-        return policy
+        return SiteConfig(file: file, store: store)
     }
-}
 
-extension SecretPolicy {
-    /// Parses a comma-separated list of secret names: plain, cram-md5, digest-md5, scram-sha-1, scram-sha-256.
-    init(parsingList list: String) throws {
-        self.init(plaintext: false)
-        for name in list.split(separator: ",").map({ $0.trimmingCharacters(" ").lowercased() }) {
-            switch name {
-            case "plain", "plaintext", "userpassword": plaintext = true
-            case "cram-md5": cramMD5 = true
-            case "digest-md5": digestMD5 = true
-            case "scram-sha-1", "scram-sha-256":
-                guard scram == nil else {
-                    throw SASLDBError.invalidValue("sasldb holds one SCRAM verifier per user: choose one SCRAM hash")
-                }
-                scram = name == "scram-sha-1" ? .sha1 : .sha256
-            default:
-                throw SASLDBError.invalidValue(
-                    "unknown secret '\(name)' (use plain, cram-md5, digest-md5, scram-sha-1, scram-sha-256)"
-                )
-            }
-        }
+    /// Whether `arguments` only ask for help or the version, which never need the site configuration.
+    static func isHelpOrVersion(_ arguments: [String]) -> Bool {
+        arguments.contains { ["-h", "--help", "-?", "help", "--version", "-v"].contains($0) }
     }
 }

@@ -1,0 +1,31 @@
+/// The one place that turns a ``StoreConfiguration`` into a store: every command, personality, the daemon and its
+/// password writer get their store here, so the site's settings (which store, secrets, iterations) hold for all.
+///
+/// A test fails when code outside this file constructs a ``FileBackend``.
+public enum StoreFactory {
+    /// The backend `configuration` names.
+    ///
+    /// Nothing is opened: a file backend opens the file per call and closes it again.
+    public static func makeBackend(
+        _ configuration: StoreConfiguration,
+        writing: StoreWriteOptions = StoreWriteOptions()
+    ) -> any CredentialBackend {
+        switch configuration.location {
+        case .file(let path):
+            var options = FileBackendOptions()
+            options.newFileFormat = configuration.newFileFormat
+            options.newFileGroup = writing.newFileGroup
+            options.newFileGroupWritable = writing.newFileGroupWritable
+            options.lockTimeoutMilliseconds = writing.lockTimeoutMilliseconds
+            return FileBackend(path: path, options: options)
+        }
+    }
+
+    /// A store over the backend `configuration` names that writes the secrets its policy asks for.
+    public static func makeStore(
+        _ configuration: StoreConfiguration,
+        writing: StoreWriteOptions = StoreWriteOptions()
+    ) -> CredentialStore {
+        CredentialStore(backend: makeBackend(configuration, writing: writing), policy: configuration.secretPolicy)
+    }
+}
