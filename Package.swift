@@ -125,6 +125,10 @@ let package = Package(
             dependencies: ["SASLDB"]
         ),
         .testTarget(
+            name: "ExternalBackendTests",
+            dependencies: ["SASLDB"]
+        ),
+        .testTarget(
             name: "SASLMechanismsTests",
             dependencies: ["SASLMechanisms", "SASLDB"]
         ),

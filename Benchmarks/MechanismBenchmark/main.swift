@@ -127,9 +127,10 @@ print(
 for item in cases {
     let path = "\(directory)/bench-\(item.mechanism)-\(item.policy.description).db"
     unlink(path)
-    var options = FileBackendOptions()
-    options.newFileFormat = .berkeleyDB
-    let fileStore = CredentialStore(backend: FileBackend(path: path, options: options), policy: item.policy)
+    var configuration = StoreConfiguration.file(path)
+    configuration.newFileFormat = .berkeleyDB
+    configuration.secretPolicy = item.policy
+    let fileStore = StoreFactory.makeStore(configuration)
     let memoryStore = CredentialStore(backend: MemoryBackend(), policy: item.policy)
     let users = (0..<1000).map {
         (user: UserID(authid: Array("user\($0)".utf8), realm: Array(host.utf8)), password: Array(password.utf8))

@@ -59,10 +59,18 @@ enum SMTPPlainLogin {
 
 /// Runs a program to its end, feeding it `input` (small enough for a pipe buffer), and returns its status and its
 /// output and errors together.
-func runProcess(_ executable: String, _ arguments: [String], input: Data? = nil) -> (status: Int32, output: String) {
+func runProcess(
+    _ executable: String,
+    _ arguments: [String],
+    input: Data? = nil,
+    environment: [String: String] = [:]
+) -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
+    if !environment.isEmpty {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe
