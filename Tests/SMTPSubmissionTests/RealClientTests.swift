@@ -382,4 +382,39 @@ final class RealClientTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.standardError)
         XCTAssertEqual(mechanismUsed(server), "SCRAM-SHA-256")
     }
+
+    // MARK: - GNU SASL
+
+    /// `gsasl --smtp` sends STARTTLS straight after the greeting, before EHLO, then authenticates (no message).
+    private func gsaslSTARTTLS(mechanism: String) async throws {
+        let gsasl = try tool("gsasl")
+        let server = try await TestServer.start()
+        addTeardownBlock { await server.stop() }
+        let certificate = try TestCertificate.files().certificatePath
+        let result = await runProcess(
+            gsasl,
+            [
+                "--smtp", "--connect", "127.0.0.1:\(server.port(0))", "--hostname", "localhost", "--starttls",
+                "--x509-ca-file", certificate, "--mechanism", mechanism, "--authentication-id", Self.login,
+                "--password", Self.password, "--quiet", "--no-cb",
+            ],
+            timeout: 30
+        )
+        XCTAssertEqual(
+            result.status,
+            0,
+            "\(mechanism): \(result.standardOutput)\n\(result.standardError)\n\(server.logs.text)"
+        )
+        XCTAssertEqual(mechanismUsed(server), mechanism, server.logs.text)
+    }
+
+    func testGsaslSTARTTLSBeforeEHLOWithPLAIN() async throws { try await gsaslSTARTTLS(mechanism: "PLAIN") }
+
+    func testGsaslSTARTTLSBeforeEHLOWithLOGIN() async throws { try await gsaslSTARTTLS(mechanism: "LOGIN") }
+
+    func testGsaslSTARTTLSBeforeEHLOWithSCRAMSHA1() async throws { try await gsaslSTARTTLS(mechanism: "SCRAM-SHA-1") }
+
+    func testGsaslSTARTTLSBeforeEHLOWithSCRAMSHA256() async throws {
+        try await gsaslSTARTTLS(mechanism: "SCRAM-SHA-256")
+    }
 }

@@ -112,6 +112,16 @@ final class SMTPSessionChunkingTests: XCTestCase {
         XCTAssertEqual(actions.logEvents.last?.metadata["smtp.reason"], "bare CR or LF")
     }
 
+    func testNULOctetInAChunkIsRefusedAsInDATA() throws {
+        for text in ["a\r\n\u{0}.\r\nb\r\n", "a\r\n.\u{0}\r\nb\r\n"] {
+            var driver = try inTransaction()
+            let actions = driver.bdat(text, last: true)
+            XCTAssertEqual(actions.replies, [SMTPReply.nulInData])
+            XCTAssertEqual(actions.logEvents.last?.metadata["smtp.reason"], "NUL octet")
+            XCTAssertTrue(driver.deliveries.isEmpty)
+        }
+    }
+
     func testBareCarriageReturnIsRefusedWithinAndAcrossChunks() throws {
         var within = try inTransaction()
         XCTAssertReply(within.bdat("a\rb\r\n").replies.last, 554, "5.6.0")

@@ -110,11 +110,25 @@ final class SMTPSessionDataTests: XCTestCase {
         XCTAssertEqual(body(of: driver.deliveries.first), "QUIT\r\nMAIL FROM:<x@y.z>\r\n")
     }
 
-    func testEightBitAndNULTextIsKept() throws {
+    func testEightBitTextIsKept() throws {
         var driver = try inData()
-        driver.feed([0xC3, 0xA9, 0x00, 0xFF])
+        driver.feed([0xC3, 0xA9, 0xFF])
         driver.send(".")
-        XCTAssertEqual(Array(driver.deliveries.first?.data.suffix(6) ?? []), [0xC3, 0xA9, 0x00, 0xFF, 13, 10])
+        XCTAssertEqual(Array(driver.deliveries.first?.data.suffix(5) ?? []), [0xC3, 0xA9, 0xFF, 13, 10])
+    }
+
+    /// RFC 5322 allows no NUL in a message, and without BINARYMIME none may be sent: a next hop that drops NULs
+    /// before it parses would see a lone dot in `<NUL>.` or `.<NUL>`.
+    func testANULOctetRefusesTheMessageAtItsEnd() throws {
+        for line in [[0x00, 0x2E], [0x2E, 0x00], [0x61, 0x00, 0x62]] as [[UInt8]] {
+            var driver = try inData()
+            XCTAssertTrue(driver.feed(line).isEmpty)
+            XCTAssertTrue(driver.send("MAIL FROM:<ceo@example.org>").replies.isEmpty)
+            let actions = driver.send(".")
+            XCTAssertEqual(actions.replies, [SMTPReply.nulInData])
+            XCTAssertEqual(actions.logEvents.last?.metadata["smtp.reason"], "NUL octet")
+            XCTAssertTrue(driver.deliveries.isEmpty)
+        }
     }
 
     // MARK: SMTP smuggling (CVE-2023-51764 class)

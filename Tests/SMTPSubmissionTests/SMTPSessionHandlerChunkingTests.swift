@@ -7,38 +7,11 @@ import XCTest
 
 /// BDAT through the handler: the decoder switches to raw octets for each chunk and back to lines after it.
 final class SMTPSessionHandlerChunkingTests: XCTestCase {
-    /// A connected channel (no TLS required), greeted, past EHLO and AUTH, with replies read.
-    private func loggedInChannel() throws -> EmbeddedChannel {
-        let configuration = try SMTPSessionConfiguration.serverTest(requiresTLS: false, allowedWithoutTLS: ["PLAIN"])
-        let session = SMTPSession(configuration: configuration, clientAddress: "192.0.2.7", sessionID: "TESTSESSION")
-        let handler = SMTPSessionHandler(
-            session: session,
-            environment: .init(
-                sink: RecordingSink(),
-                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
-                authFailures: nil,
-                threadPool: nil,
-                tls: nil,
-                implicitTLS: false,
-                commandTimeout: .seconds(300)
-            )
-        )
-        let channel = EmbeddedChannel(handler: handler)
-        try channel.connect(to: SocketAddress(ipAddress: "192.0.2.7", port: 40000)).wait()
-        try send(channel, "EHLO c\r\nAUTH PLAIN \(SessionFixture.plain("alice", SessionFixture.password))\r\n")
-        XCTAssertTrue(try replies(channel).hasSuffix("235 2.7.0 Authentication successful\r\n"))
-        return channel
-    }
+    private func loggedInChannel() throws -> EmbeddedChannel { try HandlerTestChannel.loggedIn() }
 
-    private func send(_ channel: EmbeddedChannel, _ text: String) throws {
-        try channel.writeInbound(channel.allocator.buffer(string: text))
-    }
+    private func send(_ channel: EmbeddedChannel, _ text: String) throws { try HandlerTestChannel.send(channel, text) }
 
-    private func replies(_ channel: EmbeddedChannel) throws -> String {
-        var text = ""
-        while let buffer = try channel.readOutbound(as: ByteBuffer.self) { text += String(buffer: buffer) }
-        return text
-    }
+    private func replies(_ channel: EmbeddedChannel) throws -> String { try HandlerTestChannel.replies(channel) }
 
     private let envelope = "MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.net>\r\n"
 

@@ -196,6 +196,34 @@ final class SMTPSessionTests: XCTestCase {
         XCTAssertTrue(actions.startsTLS)
     }
 
+    /// `gsasl --smtp` sends STARTTLS right after the greeting; the session after TLS starts with EHLO as always.
+    func testSTARTTLSStraightAfterTheGreetingIsAccepted() throws {
+        var driver = try SessionDriver()
+        driver.start()
+        let actions = driver.send("STARTTLS")
+        XCTAssertEqual(actions.replies.map(\.description), ["220 2.0.0 Ready to start TLS\r\n"])
+        XCTAssertTrue(actions.startsTLS)
+        driver.process(driver.session.tlsEstablished(channelBindings: []))
+        XCTAssertReply(driver.reply(to: "MAIL FROM:<alice@example.org>"), 503, "5.5.1")
+        XCTAssertEqual(driver.reply(to: "EHLO client.example")?.code, 250)
+    }
+
+    func testSTARTTLSAfterHELOOrInATransactionIsRefused() throws {
+        var afterHELO = try SessionDriver()
+        afterHELO.start()
+        afterHELO.send("HELO client.example")
+        XCTAssertReply(afterHELO.reply(to: "STARTTLS"), 503, "5.5.1")
+        var driver = SessionDriver(
+            try SessionFixture.configuration(
+                requiresTLS: false,
+                mechanisms: MechanismPolicy(enabled: ["PLAIN"], allowedWithoutTLS: ["PLAIN"])
+            )
+        )
+        driver.logIn()
+        driver.send("MAIL FROM:<alice@example.org>")
+        XCTAssertReply(driver.reply(to: "STARTTLS"), 503, "5.5.1")
+    }
+
     func testPipelinedCommandsAfterSTARTTLSAreNotExecuted() throws {
         var driver = try SessionDriver()
         driver.start()
@@ -244,14 +272,6 @@ final class SMTPSessionTests: XCTestCase {
     func testSTARTTLSTwiceIsABadSequence() throws {
         var driver = try SessionDriver()
         driver.establishTLS()
-        XCTAssertReply(driver.reply(to: "STARTTLS"), 503, "5.5.1")
-    }
-
-    func testSTARTTLSBeforeEHLOIsABadSequence() throws {
-        var driver = try SessionDriver()
-        driver.start()
-        XCTAssertReply(driver.reply(to: "STARTTLS"), 503, "5.5.1")
-        driver.send("HELO client.example")
         XCTAssertReply(driver.reply(to: "STARTTLS"), 503, "5.5.1")
     }
 

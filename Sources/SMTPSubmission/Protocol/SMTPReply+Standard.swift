@@ -88,6 +88,12 @@ extension SMTPReply {
         "5.6.0",
         "Message refused: bare CR or LF in data, lines end with CRLF (RFC 5321 section 2.3.8)"
     )
+    /// A NUL octet in DATA or BDAT: no message may hold one, and no BINARYMIME is offered.
+    static let nulInData = SMTPReply(
+        554,
+        "5.6.0",
+        "Message refused: NUL octet in data, a message may not hold one (RFC 5322 section 3.5)"
+    )
     static let nonASCIIAddressNeedsSMTPUTF8 = SMTPReply(553, "5.6.7", "Non-ASCII address needs SMTPUTF8")
     static let nullSenderNotAllowed = SMTPReply(553, "5.7.1", "Sender address rejected: null sender not allowed")
     static func senderNotOwned(by user: String) -> SMTPReply {

@@ -3,8 +3,8 @@
 ///
 /// The octets are still checked as DATA's lines are, because the message later goes to sinks and MTAs that speak
 /// DATA: a bare CR or LF would be framed differently by the next hop than by us (SMTP smuggling, CVE-2023-51764), and
-/// a line longer than the text line limit would have to be broken by it. Either refuses the message with the reply
-/// DATA gives. A CRLF split between two chunks is a CRLF; a CR that ends the last chunk is bare.
+/// a line longer than the text line limit would have to be broken by it, and a NUL octet could be dropped by it before
+/// it parses. Each refuses the message with the reply DATA gives. A CRLF split between two chunks is a CRLF; a CR that ends the last chunk is bare.
 ///
 /// Once the message is refused, further octets are only counted past, not stored.
 struct MessageChunkReceiver {
@@ -57,6 +57,8 @@ struct MessageChunkReceiver {
                 pendingCR = true
             } else if octet == SMTPSyntax.lineFeed {
                 return refuse(.bareLineEnding)
+            } else if octet == 0 {
+                return refuse(.nulOctet)
             } else {
                 lineLength += 1
                 if lineLength > lineLimit { return refuse(.lineTooLong) }

@@ -6,7 +6,10 @@
 /// message inside the first for a server that reads line endings more loosely than the next hop. Any bare line ending
 /// refuses the whole message, so what reaches the sink was framed the same way by every reader.
 ///
-/// Once a message is refused (too big, a line too long, a bare line ending), further text is only counted past, not
+/// A NUL octet refuses the message too: a next hop that drops NULs before it parses would take `<CR><LF><NUL>.<CR><LF>`
+/// or `<CR><LF>.<NUL><CR><LF>` for the end of data.
+///
+/// Once a message is refused (too big, a line too long, a bare line ending, a NUL), further text is only counted past, not
 /// stored, until the final dot.
 struct MessageDataReceiver {
     /// The message: the prepended header, then the unstuffed lines, each ending in CRLF.
@@ -34,6 +37,7 @@ struct MessageDataReceiver {
             refuse(.bareLineEnding)
             return false
         }
+        if line.contains(0) { refuse(.nulOctet) }
         if line == [UInt8(ascii: ".")], startsAfterCRLF { return true }
         let text = line.first == UInt8(ascii: ".") ? line.dropFirst() : line[...]
         size = size.addingReportingOverflow(text.count + 2).partialValue

@@ -6,6 +6,9 @@ enum MessageRefusal: Equatable {
     case lineTooLong
     /// A bare CR or LF.
     case bareLineEnding
+    /// A NUL octet, which no message may hold (RFC 5322 section 3.5; RFC 6152 without BINARYMIME): a next hop that
+    /// drops NULs before it parses would read `<CR><LF><NUL>.<CR><LF>` as the end of data.
+    case nulOctet
 
     /// The reply that refuses the message.
     var reply: SMTPReply {
@@ -13,6 +16,7 @@ enum MessageRefusal: Equatable {
         case .tooBig: return .messageTooBig
         case .lineTooLong: return .dataLineTooLong
         case .bareLineEnding: return .bareLineEndingInData
+        case .nulOctet: return .nulInData
         }
     }
 
@@ -22,6 +26,7 @@ enum MessageRefusal: Equatable {
         case .tooBig: return "message too big"
         case .lineTooLong: return "line too long"
         case .bareLineEnding: return "bare CR or LF"
+        case .nulOctet: return "NUL octet"
         }
     }
 }

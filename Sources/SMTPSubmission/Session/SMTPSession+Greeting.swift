@@ -34,11 +34,17 @@ extension SMTPSession {
         return [.send(SMTPReply(250, nil, lines))]
     }
 
-    /// STARTTLS (RFC 3207): allowed once, after EHLO, outside a mail transaction.
+    /// STARTTLS (RFC 3207): allowed once, outside a mail transaction, after EHLO or straight after the greeting.
+    ///
+    /// RFC 3207 has the client learn of STARTTLS from EHLO, but GNU SASL's `gsasl --smtp` sends it before any EHLO,
+    /// and Postfix accepts that: nothing said before TLS counts afterwards anyway, since the session starts anew.
+    /// After HELO it is still refused, as HELO does not offer it.
     mutating func startTLS() -> [SMTPSessionAction] {
         guard !isTLS else { return reject(.badSequence("TLS already active")) }
         guard configuration.offersStartTLS else { return reject(.tlsNotAvailable) }
-        guard phase == .greeted, saidEHLO else { return reject(.badSequence("Send EHLO first")) }
+        guard phase == .connected || (phase == .greeted && saidEHLO) else {
+            return reject(.badSequence("Send EHLO first"))
+        }
         phase = .awaitingTLS
         return [.send(.readyToStartTLS), .startTLS]
     }
