@@ -169,6 +169,35 @@ final class SMTPServerHandlerTests: XCTestCase {
         XCTAssertTrue(channel.isActive)
     }
 
+    /// A NOOP just inside each command timeout no longer holds a connection that never logs in.
+    func testNOOPsCannotHoldAConnectionPastTheTimeBeforeLogin() throws {
+        let channel = try makeChannel(
+            limits: SMTPLimits(timeBeforeLogin: .seconds(300)),
+            commandTimeout: .seconds(300)
+        )
+        _ = try writes(channel)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(299))
+        try send(channel, "NOOP\r\n")
+        XCTAssertEqual(try replies(channel), "250 2.0.0 Ok\r\n")
+        channel.embeddedEventLoop.advanceTime(by: .seconds(2))
+        XCTAssertEqual(try replies(channel), "421 4.4.2 mail.example.org Error: timeout exceeded\r\n")
+        channel.embeddedEventLoop.run()
+        XCTAssertFalse(channel.isActive)
+    }
+
+    func testAnAuthenticatedClientKeepsTheWholeCommandTimeoutPastTheTimeBeforeLogin() throws {
+        let channel = try makeChannel(
+            limits: SMTPLimits(timeBeforeLogin: .seconds(60)),
+            commandTimeout: .seconds(300)
+        )
+        try send(channel, "EHLO c\r\nAUTH PLAIN \(SessionFixture.plain("alice", SessionFixture.password))\r\n")
+        XCTAssertTrue(try replies(channel).hasSuffix("235 2.7.0 Authentication successful\r\n"))
+        channel.embeddedEventLoop.advanceTime(by: .seconds(250))
+        try send(channel, "NOOP\r\n")
+        XCTAssertEqual(try replies(channel), "250 2.0.0 Ok\r\n")
+        XCTAssertTrue(channel.isActive)
+    }
+
     func testFailedAUTHHoldsTheReplyForThePause() throws {
         let tracker = AuthFailureTracker(policy: AuthFailurePolicy(freeFailures: 5))
         let channel = try makeChannel(tracker: tracker)

@@ -173,6 +173,27 @@ final class SMTPSessionChunkingTests: XCTestCase {
         XCTAssertReply(driver.reply(to: "NOOP"), 250, "2.0.0")
     }
 
+    func testABigChunkBeforeLoginIsRefusedAtOnceAndCloses() throws {
+        var driver = SessionDriver(try SessionFixture.configuration(requiresTLS: false))
+        driver.start()
+        driver.send("EHLO client.example")
+        let actions = driver.send("BDAT 100000000 LAST")
+        XCTAssertReply(actions.replies.first, 503, "5.5.1")
+        XCTAssertEqual(actions.replies.count, 1)
+        XCTAssertTrue(driver.session.isClosed)
+        XCTAssertEqual(driver.session.chunkOctetsExpected, 0, "nothing more is read")
+    }
+
+    func testASmallChunkBeforeLoginIsReadAndRefused() throws {
+        var driver = SessionDriver(try SessionFixture.configuration(requiresTLS: false))
+        driver.start()
+        driver.send("EHLO client.example")
+        XCTAssertTrue(driver.send("BDAT 6").replies.isEmpty)
+        let actions = driver.process(driver.session.receiveChunkOctets(Array("QUIT\r\n".utf8)))
+        XCTAssertReply(actions.replies.last, 503, "5.5.1")
+        XCTAssertReply(driver.reply(to: "NOOP"), 250, "2.0.0")
+    }
+
     func testBDATWithoutRecipientsIs503() throws {
         var driver = SessionDriver(try SessionFixture.configuration())
         driver.logIn()

@@ -208,6 +208,27 @@ final class SMTPSessionTests: XCTestCase {
         XCTAssertEqual(driver.reply(to: "EHLO client.example")?.code, 250)
     }
 
+    func testCommandsBeforeLoginAreBounded() throws {
+        var driver = SessionDriver(try SessionFixture.configuration(limits: SMTPLimits(commandsBeforeLogin: 5)))
+        driver.start()
+        for _ in 0..<5 { XCTAssertReply(driver.reply(to: "NOOP"), 250, "2.0.0") }
+        let actions = driver.send("NOOP")
+        XCTAssertEqual(
+            actions.replies.map(\.description),
+            ["421 4.7.0 mail.example.org Too many commands without authentication\r\n"]
+        )
+        XCTAssertTrue(driver.session.isClosed)
+    }
+
+    func testCommandsAfterLoginAreNotCountedAgainstTheLoginBound() throws {
+        // EHLO, STARTTLS, EHLO and AUTH: the fourth command logs in.
+        var driver = SessionDriver(try SessionFixture.configuration(limits: SMTPLimits(commandsBeforeLogin: 4)))
+        driver.logIn()
+        XCTAssertNotNil(driver.session.authenticatedUser)
+        for _ in 0..<10 { XCTAssertReply(driver.reply(to: "NOOP"), 250, "2.0.0") }
+        XCTAssertFalse(driver.session.isClosed)
+    }
+
     func testSTARTTLSAfterHELOOrInATransactionIsRefused() throws {
         var afterHELO = try SessionDriver()
         afterHELO.start()

@@ -115,6 +115,9 @@ extension SMTPReply {
         SMTPReply(421, "4.7.0", "\(host) Too many failed authentication attempts")
     }
     static func tooManyErrors(host: String) -> SMTPReply { SMTPReply(421, "4.7.0", "\(host) Too many errors") }
+    static func tooManyCommandsBeforeLogin(host: String) -> SMTPReply {
+        SMTPReply(421, "4.7.0", "\(host) Too many commands without authentication")
+    }
     static func tooManyMessages(host: String) -> SMTPReply {
         SMTPReply(421, "4.7.0", "\(host) Too many messages in one connection")
     }

@@ -102,7 +102,9 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
     private var readPending = false
     private var commandDeadline: Scheduled<Void>?
     /// When the line being read must be complete.
-    private var lineDeadline = NIODeadline.uptimeNanoseconds(0)
+    private var lineStart = NIODeadline.uptimeNanoseconds(0)
+    /// When the client must have authenticated (``SMTPLimits/timeBeforeLogin`` after connecting).
+    private var loginDeadline = NIODeadline.distantFuture
     private var timer: Scheduled<Void>?
     /// The delay the tracker asked for at the last recorded failure, applied with the session's next pause.
     private var trackerDelay = TimeAmount.zero
@@ -221,6 +223,7 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
         guard !started else { return }
         started = true
         logger.debug("connection", metadata: ["smtp.tls": .string(environment.implicitTLS ? "implicit" : "none")])
+        loginDeadline = context.eventLoop.now + .span(session.configuration.limits.timeBeforeLogin)
         armCommandDeadline()
         // On port 465 the session starts once the handshake is done (see handshakeCompleted).
         if !environment.implicitTLS { startSession(context: context) }
@@ -534,15 +537,23 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
         }
     }
 
-    /// Gives the client ``Environment/commandTimeout`` from now for its next complete line.
+    /// Gives the client ``Environment/commandTimeout`` from now for its next complete line, and no more than is left
+    /// of ``SMTPLimits/timeBeforeLogin`` until it has authenticated.
     ///
-    /// Called for every line, so it only moves ``lineDeadline``; one scheduled task checks it when it fires and
+    /// Called for every line, so it only moves ``lineStart``; one scheduled task checks ``lineDeadline`` when it fires and
     /// reschedules itself if the deadline moved meanwhile (no timer churn during a large DATA transfer).
     private func armCommandDeadline() {
         guard let context else { return }
-        lineDeadline = context.eventLoop.now + environment.commandTimeout
+        lineStart = context.eventLoop.now
         guard commandDeadline == nil else { return }
         scheduleCommandDeadline(context: context)
+    }
+
+    /// When the line being read must be complete: read when the timer fires, since a login in between lifts the bound
+    /// of ``SMTPLimits/timeBeforeLogin``.
+    private var lineDeadline: NIODeadline {
+        let deadline = lineStart + environment.commandTimeout
+        return session.authenticatedUser == nil ? min(deadline, loginDeadline) : deadline
     }
 
     private func scheduleCommandDeadline(context: ChannelHandlerContext) {

@@ -36,6 +36,16 @@ public struct SMTPLimits: Sendable, Equatable {
     /// How long the driver waits for the next line before calling ``SMTPSession/timedOut()``: 5 minutes (RFC 5321
     /// section 4.5.3.2.7). Frees connections that idle or trickle.
     public var commandTimeout: Duration
+    /// Command lines a client may send before it authenticates: 50. Beyond it 421 4.7.0 and close, so a NOOP just
+    /// inside each ``commandTimeout`` cannot hold a connection (and its slot of the per-address limit) for ever.
+    public var commandsBeforeLogin: Int
+    /// The whole time a client has from connecting to a successful AUTH: 5 minutes; then 421 4.4.2 and close, the
+    /// time-based twin of ``commandsBeforeLogin``.
+    public var timeBeforeLogin: Duration
+    /// The largest BDAT chunk read (and thrown away) from a client that has not authenticated: 64 KiB. A larger one
+    /// gets its 503 at once and the connection closes, since nobody may stream octets at the server before it knows
+    /// who they are.
+    public var chunkBeforeLogin: Int
 
     /// Creates limits; every default is documented on its property.
     public init(
@@ -50,7 +60,10 @@ public struct SMTPLimits: Sendable, Equatable {
         authFailureDelay: Duration = .seconds(1),
         authFailureDelayGrowth: Int = 2,
         authFailureDelayMaximum: Duration = .seconds(30),
-        commandTimeout: Duration = .seconds(300)
+        commandTimeout: Duration = .seconds(300),
+        commandsBeforeLogin: Int = 50,
+        timeBeforeLogin: Duration = .seconds(300),
+        chunkBeforeLogin: Int = 64 * 1024
     ) {
         self.commandLineLength = commandLineLength
         self.authLineLength = authLineLength
@@ -64,6 +77,9 @@ public struct SMTPLimits: Sendable, Equatable {
         self.authFailureDelayGrowth = authFailureDelayGrowth
         self.authFailureDelayMaximum = authFailureDelayMaximum
         self.commandTimeout = commandTimeout
+        self.commandsBeforeLogin = commandsBeforeLogin
+        self.timeBeforeLogin = timeBeforeLogin
+        self.chunkBeforeLogin = chunkBeforeLogin
     }
 
     /// The pause after the `failures`-th failed AUTH of a connection (1-based), in milliseconds.

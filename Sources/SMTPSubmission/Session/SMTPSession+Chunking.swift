@@ -15,6 +15,9 @@ extension SMTPSession {
     mutating func bdat(size: Int, isLast: Bool, afterFailedChunk: Bool) -> [SMTPSessionAction] {
         let disposition: BDATChunk.Disposition
         if let refusal = chunkRefusal() {
+            if authenticatedIdentity == nil, size > configuration.limits.chunkBeforeLogin {
+                return closeConnection(with: refusal, level: .notice, reason: "BDAT before login")
+            }
             followsFailedChunk = afterFailedChunk
             disposition = .discard(refusal, countsAsError: !afterFailedChunk)
         } else {

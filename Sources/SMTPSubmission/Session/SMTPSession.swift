@@ -52,6 +52,8 @@ public struct SMTPSession: Sendable {
     var deliveryLogFields: [String: String]?
     var failedAuthentications = 0
     var errors = 0
+    /// Command lines received while nobody is authenticated (``SMTPLimits/commandsBeforeLogin``).
+    var commandsBeforeLogin = 0
     var messagesStarted = 0
 
     /// Creates a session for a new connection; call ``start()`` next.
@@ -179,6 +181,16 @@ public struct SMTPSession: Sendable {
         let afterFailedChunk = followsFailedChunk
         followsFailedChunk = false
         let limits = configuration.limits
+        if authenticatedIdentity == nil {
+            commandsBeforeLogin += 1
+            guard commandsBeforeLogin <= limits.commandsBeforeLogin else {
+                return closeConnection(
+                    with: .tooManyCommandsBeforeLogin(host: configuration.hostName),
+                    level: .notice,
+                    reason: "commands before login"
+                )
+            }
+        }
         if line.count > limits.commandLineLength - 2, !Self.isAUTHCommand(line) { return reject(.lineTooLong) }
         let command: SMTPCommand
         do {
