@@ -1,3 +1,5 @@
+import SASLDB
+
 /// One audit record: who asked to change which user's password, through what, and what happened. Never a password.
 public struct PasswordChangeAudit: Sendable, Equatable, CustomStringConvertible {
     /// What happened.
@@ -22,16 +24,17 @@ public struct PasswordChangeAudit: Sendable, Equatable, CustomStringConvertible 
         self.outcome = outcome
     }
 
-    /// A `key=value` log line.
+    /// A `key=value` log line, every value from the request escaped (``logToken(_:)``), so that syslog gets one line
+    /// with the fields it claims whatever the login held.
     public var description: String {
         let result: String
         switch outcome {
         case .changed: result = "result=changed"
-        case .refused(.policy(let violation)): result = "result=refused rule=\(violation.rule)"
+        case .refused(.policy(let violation)): result = "result=refused rule=\(logToken(violation.rule))"
         case .refused(.authenticationFailed): result = "result=refused reason=authentication-failed"
-        case .refused(.unavailable(let reason)): result = "result=failed reason=\"\(reason)\""
-        case .refused(let error): result = "result=refused reason=\"\(error)\""
+        case .refused(.unavailable(let reason)): result = "result=failed reason=\(logToken(reason))"
+        case .refused(let error): result = "result=refused reason=\(logToken("\(error)"))"
         }
-        return "password change user=\(user) \(origin) \(result)"
+        return "password change user=\(logToken(user)) \(origin) \(result)"
     }
 }

@@ -1,4 +1,5 @@
 import Logging
+import SASLDB
 import Synchronization
 
 #if canImport(Glibc)
@@ -45,12 +46,12 @@ struct KeyValueLogHandler: LogHandler {
         var fields = metadata
         if let provided = metadataProvider?.get() { fields.merge(provided) { _, new in new } }
         if let extra = event.metadata { fields.merge(extra) { _, new in new } }
-        var line = Self.timestamp() + " level=" + event.level.rawValue + " msg=" + Self.quoted("\(event.message)")
-        if label != "sasl-smtpd" { line += " logger=" + Self.quoted(label) }
+        var line = Self.timestamp() + " level=" + event.level.rawValue + " msg=" + logToken("\(event.message)")
+        if label != "sasl-smtpd" { line += " logger=" + logToken(label) }
         for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
-            line += " " + Self.quoted(key) + "=" + Self.quoted(Self.flatten(value))
+            line += " " + logToken(key) + "=" + logToken(Self.flatten(value))
         }
-        if let error = event.error { line += " error=" + Self.quoted("\(error)") }
+        if let error = event.error { line += " error=" + logToken("\(error)") }
         line += "\n"
         var bytes = Array(line.utf8)
         bytes.withUnsafeMutableBytes { raw in
@@ -62,33 +63,6 @@ struct KeyValueLogHandler: LogHandler {
                 offset += written
             }
         }
-    }
-
-    /// A value as one token: as is when it is plain, else in quotes with escapes.
-    static func quoted(_ value: String) -> String {
-        let plain =
-            !value.isEmpty
-            && value.unicodeScalars.allSatisfy { scalar in
-                scalar.value > 0x20 && scalar.value != 0x7F && scalar != "\"" && scalar != "=" && scalar != "\\"
-            }
-        if plain { return value }
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    out += "\\x" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 
     private static func flatten(_ value: Logger.Metadata.Value) -> String {
