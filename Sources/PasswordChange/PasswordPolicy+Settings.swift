@@ -12,8 +12,10 @@ extension PasswordPolicy {
         public static let all = [minimumLength, maximumLength, commonList]
         /// The password service's local socket, where `sasldb passwd` asks the daemon for a change.
         public static let socket = "passwd_socket"
+        /// Who may run a setuid `chgsaslpasswd` (users, uids, `@group`s).
+        public static let chgsaslpasswdCallers = "chgsaslpasswd_allow"
         /// The keys of password change that the site file (`/etc/sasl2/sasldb.conf`) may hold beside the store's.
-        public static let siteFileKeys: Set<String> = Set(all + [socket])
+        public static let siteFileKeys: Set<String> = Set(all + [socket, chgsaslpasswdCallers])
     }
 
     /// Reads a policy from configuration settings; a setting not given keeps its default.

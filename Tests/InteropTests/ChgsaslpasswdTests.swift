@@ -113,6 +113,61 @@ final class ChgsaslpasswdTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: database), before)
     }
 
+    /// A setuid helper serves only the callers `chgsaslpasswd_allow` names. The site file of a setuid run is the
+    /// system's, so the test gives it one in a private mount namespace (an overlay on /etc that only the helper sees;
+    /// the real /etc is not touched).
+    func testSetuidHelperServesOnlyTheCallersTheSiteAllows() throws {
+        try XCTSkipUnless(
+            geteuid() == 0 && TestSupport.has("setpriv") && TestSupport.has("unshare"),
+            "needs root, setpriv and unshare"
+        )
+        XCTAssertEqual(chmod(directory.path, 0o755), 0)
+        let copy = directory.appendingPathComponent("setuid-helper").path
+        try FileManager.default.copyItem(atPath: TestSupport.sasldb, toPath: copy)
+        XCTAssertEqual(chmod(copy, 0o4755), 0)
+        let cases: [(allow: String?, allowed: Bool)] = [
+            (nil, false), ("root, www-data", false), ("nobody", true), ("@nogroup", true), ("65534", true),
+        ]
+        for (index, (allow, allowed)) in cases.enumerated() {
+            let overlay = directory.appendingPathComponent("overlay-\(index)")
+            for part in ["upper", "work"] {
+                try FileManager.default.createDirectory(
+                    at: overlay.appendingPathComponent(part),
+                    withIntermediateDirectories: true
+                )
+            }
+            let site = overlay.appendingPathComponent("sasldb.conf").path
+            try ("sasldb_path: \(database.path)\n" + (allow.map { "chgsaslpasswd_allow: \($0)\n" } ?? ""))
+                .write(toFile: site, atomically: true, encoding: .utf8)
+            let password = "Webmail-chosen-\(index)"
+            let script = """
+                mount -t overlay overlay -o lowerdir=/etc,upperdir=\(overlay.path)/upper,workdir=\(overlay.path)/work /etc \
+                && mkdir -p /etc/sasl2 && cp \(site) /etc/sasl2/sasldb.conf \
+                && exec setpriv --reuid=65534 --regid=65534 --clear-groups \(copy) -p alice@example.org
+                """
+            let before = try Data(contentsOf: database)
+            let result = try TestSupport.run(
+                "unshare",
+                ["--mount", "--propagation", "private", "sh", "-c", script],
+                input: Data((password + "\n").utf8)
+            )
+            let setting = allow ?? "no setting"
+            if allowed {
+                XCTAssertEqual(result.status, 0, "\(setting): \(result.stderrText)")
+                XCTAssertEqual(try verify(password), "OK\n", setting)
+            } else {
+                XCTAssertEqual(result.status, 1, "\(setting): \(result.stderrText)")
+                XCTAssertEqual(
+                    result.stderrText,
+                    "chgsaslpasswd: uid 65534 (nobody) may not set passwords: it is not in chgsaslpasswd_allow of "
+                        + "/etc/sasl2/sasldb.conf\n",
+                    setting
+                )
+                XCTAssertEqual(try Data(contentsOf: database), before, setting)
+            }
+        }
+    }
+
     private func chgsaslpasswd(_ arguments: [String], input: String) throws -> CommandResult {
         try TestSupport.run(helper, arguments, input: Data(input.utf8), environment: environment)
     }

@@ -9,7 +9,8 @@ import Glibc
 /// which runs `chgsaslpasswd -p <user>` and writes the new password and a newline to it.
 ///
 /// It takes exactly `-p user` and nothing else: no other database, configuration, realm or secret choice, no
-/// deleting or creating. Whoever may run it can only set an existing user's password, under the site's password
+/// deleting or creating. Run setuid, it serves only the callers of the site's `chgsaslpasswd_allow`
+/// (``ChgsaslpasswdCallers``). Whoever may run it can only set an existing user's password, under the site's password
 /// policy, and every attempt is audited to syslog with the caller's real user id. Exit 0 when the password was set,
 /// 1 otherwise (chgsaslpasswd(8)).
 struct Chgsaslpasswd {
@@ -29,6 +30,23 @@ struct Chgsaslpasswd {
     func run() -> Int32 {
         Self.openStandardDescriptors()
         guard let login = login() else { return 1 }
+        if Host.isPrivileged {
+            let site = SiteConfig.current.file
+            guard ChgsaslpasswdCallers(site[ChgsaslpasswdCallers.settingName]).allowsCaller() else {
+                let caller = ChgsaslpasswdCallers.callerDescription
+                SystemLog.record(
+                    PasswordChangeAudit(
+                        user: login,
+                        origin: "chgsaslpasswd uid=\(getuid())",
+                        outcome: .refused(.notPermitted)
+                    )
+                )
+                return fail(
+                    "\(caller) may not set passwords: it is not in \(ChgsaslpasswdCallers.settingName) of "
+                        + (site.source ?? SiteConfiguration.defaultPath)
+                )
+            }
+        }
         let password: [UInt8]
         switch PasswordInput.readLine(limit: CredentialStore.maximumPasswordLength) {
         case .line(let line): password = line
