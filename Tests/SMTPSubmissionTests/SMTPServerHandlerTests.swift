@@ -198,6 +198,23 @@ final class SMTPServerHandlerTests: XCTestCase {
         XCTAssertTrue(channel.isActive)
     }
 
+    /// A chunk trickled a few octets at a time gets the command timeout in all, as a line does.
+    func testATrickledBDATChunkIsCutOffByTheTotalDeadline() throws {
+        let channel = try makeChannel(commandTimeout: .seconds(30))
+        try send(channel, "EHLO c\r\nAUTH PLAIN \(SessionFixture.plain("alice", SessionFixture.password))\r\n")
+        try send(channel, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.net>\r\nBDAT 100 LAST\r\n")
+        XCTAssertTrue(try replies(channel).hasSuffix("250 2.1.5 Recipient ok\r\n"))
+        for _ in 0..<5 {
+            channel.embeddedEventLoop.advanceTime(by: .seconds(5))
+            try send(channel, "0123456789")
+        }
+        XCTAssertEqual(try replies(channel), "")
+        channel.embeddedEventLoop.advanceTime(by: .seconds(6))
+        XCTAssertEqual(try replies(channel), "421 4.4.2 mail.example.org Error: timeout exceeded\r\n")
+        channel.embeddedEventLoop.run()
+        XCTAssertFalse(channel.isActive)
+    }
+
     func testFailedAUTHHoldsTheReplyForThePause() throws {
         let tracker = AuthFailureTracker(policy: AuthFailurePolicy(freeFailures: 5))
         let channel = try makeChannel(tracker: tracker)

@@ -261,12 +261,21 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
             decoder.maximumLineLength = session.maximumLineLength
             decoder.octetsToRead = session.chunkOctetsExpected
             guard let event = decoder.decode(buffer: &input) else { break }
-            armCommandDeadline()
+            // A line, and a whole BDAT chunk, must each arrive within the command timeout however they are trickled:
+            // the deadline restarts with each line and once a chunk is complete, not with every piece of a chunk.
             switch event {
-            case .line(let line): perform(session.receiveLine(line))
-            case .lineTooLong: perform(session.lineTooLong())
-            case .bareLineEnding: perform(session.bareLineEnding())
-            case .octets(let octets): perform(session.receiveChunkOctets(octets))
+            case .line(let line):
+                armCommandDeadline()
+                perform(session.receiveLine(line))
+            case .lineTooLong:
+                armCommandDeadline()
+                perform(session.lineTooLong())
+            case .bareLineEnding:
+                armCommandDeadline()
+                perform(session.bareLineEnding())
+            case .octets(let octets):
+                perform(session.receiveChunkOctets(octets))
+                if session.chunkOctetsExpected == 0 { armCommandDeadline() }
             }
         }
         if input.readableBytes == 0 {
