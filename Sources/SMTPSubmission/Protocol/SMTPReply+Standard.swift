@@ -94,6 +94,8 @@ extension SMTPReply {
         "5.6.0",
         "Message refused: NUL octet in data, a message may not hold one (RFC 5322 section 3.5)"
     )
+    /// The server's bound on message bytes held across connections is reached: try again later (RFC 3463 4.3.1).
+    static let insufficientStorage = SMTPReply(452, "4.3.1", "Insufficient system storage, try again later")
     static let nonASCIIAddressNeedsSMTPUTF8 = SMTPReply(553, "5.6.7", "Non-ASCII address needs SMTPUTF8")
     static let nullSenderNotAllowed = SMTPReply(553, "5.7.1", "Sender address rejected: null sender not allowed")
     static func senderNotOwned(by user: String) -> SMTPReply {

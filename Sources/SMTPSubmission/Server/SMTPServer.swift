@@ -53,6 +53,8 @@ public final class SMTPServer: Service, Sendable {
     private let logger: Logger
     private let group: any EventLoopGroup
     private let threadPool: NIOThreadPool
+    /// The message bytes every connection together may hold.
+    private let messageMemory: MessageMemoryBudget
     private let registry = ConnectionRegistry()
     private let lifecycle = ListenerLifecycle()
     private let beforeAccepting: (@Sendable ([SocketAddress]) async throws -> Void)?
@@ -91,6 +93,7 @@ public final class SMTPServer: Service, Sendable {
         }
         self.configuration = configuration
         self.authFailures = AuthFailureTracker(policy: configuration.authFailurePolicy)
+        self.messageMemory = MessageMemoryBudget(limit: configuration.messageMemoryLimit)
         self.sink = sink
         self.logger = logger
         self.group = eventLoopGroup
@@ -248,7 +251,8 @@ public final class SMTPServer: Service, Sendable {
             threadPool: threadPool,
             tls: tls,
             implicitTLS: implicitTLS,
-            commandTimeout: .span(sessionConfiguration.limits.commandTimeout)
+            commandTimeout: .span(sessionConfiguration.limits.commandTimeout),
+            messageMemory: messageMemory
         )
         try pipeline.addHandler(SMTPSessionHandler(session: session, environment: environment))
     }

@@ -53,6 +53,10 @@ public struct SMTPServerConfiguration: Sendable {
     public var drainTimeout: TimeAmount
     /// How failed AUTH attempts from one address slow it down, across its connections.
     public var authFailurePolicy: AuthFailurePolicy
+    /// The message bytes all connections together may hold in memory while messages arrive: 512 MiB. Beyond it a
+    /// message is refused with 452 4.3.1 and the client tries again later, so slow clients sending large messages
+    /// cannot make the server hold `maximumConnections` times the message size limit.
+    public var messageMemoryLimit: Int
 
     /// Creates a configuration.
     ///
@@ -64,6 +68,7 @@ public struct SMTPServerConfiguration: Sendable {
     ///   - backlog: the listen backlog.
     ///   - drainTimeout: how long graceful shutdown waits for sessions.
     ///   - authFailurePolicy: the delays after failed AUTH.
+    ///   - messageMemoryLimit: the message bytes held at once across connections.
     public init(
         listeners: [Listener],
         tls: SMTPTLSConfiguration? = nil,
@@ -71,7 +76,8 @@ public struct SMTPServerConfiguration: Sendable {
         maximumConnectionsPerAddress: Int = 20,
         backlog: Int32 = 256,
         drainTimeout: TimeAmount = .seconds(30),
-        authFailurePolicy: AuthFailurePolicy = AuthFailurePolicy()
+        authFailurePolicy: AuthFailurePolicy = AuthFailurePolicy(),
+        messageMemoryLimit: Int = 512 * 1024 * 1024
     ) {
         self.listeners = listeners
         self.tls = tls
@@ -80,5 +86,6 @@ public struct SMTPServerConfiguration: Sendable {
         self.backlog = backlog
         self.drainTimeout = drainTimeout
         self.authFailurePolicy = authFailurePolicy
+        self.messageMemoryLimit = messageMemoryLimit
     }
 }

@@ -44,6 +44,8 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
         package var implicitTLS: Bool
         /// The total time a client has for one line (and for the TLS handshake).
         package var commandTimeout: TimeAmount
+        /// The message bytes all connections may hold; `nil` for no bound (tests of one connection).
+        package var messageMemory: MessageMemoryBudget?
 
         /// Creates an environment.
         package init(
@@ -53,7 +55,8 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
             threadPool: NIOThreadPool?,
             tls: SMTPTLSMaterial?,
             implicitTLS: Bool,
-            commandTimeout: TimeAmount
+            commandTimeout: TimeAmount,
+            messageMemory: MessageMemoryBudget? = nil
         ) {
             self.sink = sink
             self.logger = logger
@@ -62,6 +65,7 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
             self.tls = tls
             self.implicitTLS = implicitTLS
             self.commandTimeout = commandTimeout
+            self.messageMemory = messageMemory
         }
     }
 
@@ -106,6 +110,8 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
     /// When the client must have authenticated (``SMTPLimits/timeBeforeLogin`` after connecting).
     private var loginDeadline = NIODeadline.distantFuture
     private var timer: Scheduled<Void>?
+    /// The bytes this connection holds of ``Environment/messageMemory``.
+    private var reservedMessageBytes = 0
     /// The delay the tracker asked for at the last recorded failure, applied with the session's next pause.
     private var trackerDelay = TimeAmount.zero
     /// Graceful shutdown was asked: end the session at the next quiet point.
@@ -137,6 +143,7 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
 
     package func handlerRemoved(context: ChannelHandlerContext) {
         cancelTimers()
+        releaseMessageMemory()
         wait = .closing
         self.context = nil
     }
@@ -148,6 +155,7 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
 
     package func channelInactive(context: ChannelHandlerContext) {
         cancelTimers()
+        releaseMessageMemory()
         if wait != .closing { logger.debug("connection closed by the client") }
         wait = .closing
         queue = []
@@ -277,6 +285,7 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
                 perform(session.receiveChunkOctets(octets))
                 if session.chunkOctetsExpected == 0 { armCommandDeadline() }
             }
+            accountMessageMemory()
         }
         if input.readableBytes == 0 {
             input.clear()
@@ -526,7 +535,37 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
             case .failure(let error): outcome = .failure(.temporary(reason: "the delivery task failed: \(error)"))
             }
             self.waitEnded(with: self.session.deliveryCompleted(outcome))
+            self.accountMessageMemory()
         }
+    }
+
+    // MARK: - Message memory
+
+    /// Brings this connection's share of the server's message memory to what its session holds; when the budget cannot
+    /// grow, the message is refused (452 at its end) and its bytes freed. A message handed to the sink keeps its share
+    /// until the sink is done with it.
+    private func accountMessageMemory() {
+        guard let budget = environment.messageMemory, wait != .delivery else { return }
+        let held = session.heldMessageBytes
+        if held > reservedMessageBytes {
+            guard budget.reserve(held - reservedMessageBytes) else {
+                session.messageStorageExhausted()
+                logger.notice(
+                    "message memory spent",
+                    metadata: ["memory.limit": "\(budget.limit)", "memory.in_use": "\(budget.inUse)"]
+                )
+                releaseMessageMemory()
+                return
+            }
+        } else if held < reservedMessageBytes {
+            budget.release(reservedMessageBytes - held)
+        }
+        reservedMessageBytes = held
+    }
+
+    private func releaseMessageMemory() {
+        environment.messageMemory?.release(reservedMessageBytes)
+        reservedMessageBytes = 0
     }
 
     // MARK: - Timers

@@ -61,6 +61,11 @@ struct MessageDataReceiver {
         refuse(.bareLineEnding)
     }
 
+    /// The server may hold no more message bytes: the message is refused (452) and what it held is freed now.
+    mutating func storageExhausted() {
+        refuse(.storageExhausted)
+    }
+
     private mutating func refuse(_ reason: MessageRefusal) {
         if refusal == nil { refusal = reason }
         // Nothing of a refused message is delivered: free it now rather than hold up to the size limit.

@@ -9,6 +9,8 @@ enum MessageRefusal: Equatable {
     /// A NUL octet, which no message may hold (RFC 5322 section 3.5; RFC 6152 without BINARYMIME): a next hop that
     /// drops NULs before it parses would read `<CR><LF><NUL>.<CR><LF>` as the end of data.
     case nulOctet
+    /// The server holds as many message bytes across its connections as it may: a temporary refusal.
+    case storageExhausted
 
     /// The reply that refuses the message.
     var reply: SMTPReply {
@@ -17,6 +19,7 @@ enum MessageRefusal: Equatable {
         case .lineTooLong: return .dataLineTooLong
         case .bareLineEnding: return .bareLineEndingInData
         case .nulOctet: return .nulInData
+        case .storageExhausted: return .insufficientStorage
         }
     }
 
@@ -27,6 +30,7 @@ enum MessageRefusal: Equatable {
         case .lineTooLong: return "line too long"
         case .bareLineEnding: return "bare CR or LF"
         case .nulOctet: return "NUL octet"
+        case .storageExhausted: return "message memory of the server spent"
         }
     }
 }

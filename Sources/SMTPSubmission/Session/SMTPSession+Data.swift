@@ -1,6 +1,19 @@
 // The message text after DATA, the end of a message (DATA or BDAT), and the sink's answer: 250 only once the sink
 // holds the message.
 extension SMTPSession {
+    /// The bytes of the message being received (DATA or BDAT) that the session holds now, for a server that bounds
+    /// them across its connections.
+    public var heldMessageBytes: Int {
+        dataReceiver?.message.count ?? transaction?.chunks?.message.count ?? 0
+    }
+
+    /// The server may hold no more message bytes: the message being received is dropped now and refused with 452
+    /// 4.3.1 at its end (the client may try again later); its remaining text is only counted past.
+    public mutating func messageStorageExhausted() {
+        dataReceiver?.storageExhausted()
+        transaction?.chunks?.storageExhausted()
+    }
+
     /// One line of message text.
     mutating func receiveDataLine(_ line: [UInt8]) -> [SMTPSessionAction] {
         // Mutated in place through the optional, so the message buffer is never copied.

@@ -83,6 +83,7 @@ extension DaemonConfiguration {
         flag("allow_any_sender", \.allowAnySender),
         flag("allow_null_sender", \.allowNullSender),
         number("message_size_limit", \.messageSizeLimit, 1024...(1 << 30)),
+        number("message_memory_limit", \.messageMemoryLimit, 1024...(1 << 40), needsRestart: true),
         flag("chunking", \.chunking),
         number("recipient_limit", \.recipientLimit, 1...10_000),
         number("messages_per_connection", \.messagesPerConnection, 1...100_000),

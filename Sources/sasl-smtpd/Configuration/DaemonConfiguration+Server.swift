@@ -22,7 +22,8 @@ extension DaemonConfiguration {
             tls: tls,
             maximumConnections: maxConnections,
             maximumConnectionsPerAddress: maxConnectionsPerAddress,
-            drainTimeout: .seconds(Int64(drainTimeout))
+            drainTimeout: .seconds(Int64(drainTimeout)),
+            messageMemoryLimit: messageMemoryLimit
         )
     }
 

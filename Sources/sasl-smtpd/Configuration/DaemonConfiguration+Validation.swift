@@ -24,6 +24,12 @@ extension DaemonConfiguration {
             )
         }
         _ = try passwordPolicy()
+        guard messageMemoryLimit >= messageSizeLimit else {
+            throw ConfigurationError(
+                "message_memory_limit (\(messageMemoryLimit)) is below message_size_limit (\(messageSizeLimit)): "
+                    + "no message of the largest size could ever be accepted"
+            )
+        }
         guard !mechanisms.isEmpty else { throw ConfigurationError("mechanisms: at least one is needed") }
         for name in mechanismsWithoutTLS where !mechanisms.contains(name) {
             throw ConfigurationError("mechanisms_without_tls: \(name) is not in mechanisms")

@@ -26,6 +26,7 @@ struct DaemonConfiguration: Equatable, Sendable {
     var allowAnySender = false
     var allowNullSender = true
     var messageSizeLimit = 25 * 1024 * 1024
+    var messageMemoryLimit = 512 * 1024 * 1024
     var chunking = true
     var recipientLimit = 100
     var messagesPerConnection = 100
