@@ -30,6 +30,7 @@ public struct DigestMD5Client: SASLClientMechanism {
     /// Creates a client.
     ///
     /// - Parameters:
+    ///   - credentials: the login, sent as `username`, and the password.
     ///   - host: the server's host name, as the server knows itself (it checks the `digest-uri`).
     ///   - service: the service part of the `digest-uri`.
     ///   - clientNonce: the `cnonce`; a fresh random one unless a test needs a fixed value.

@@ -14,7 +14,9 @@ public struct PlainClient: SASLClientMechanism {
 
     /// Creates a client.
     ///
-    /// - Parameter authorizationID: the identity to act as; empty (the default) to act as the login itself.
+    /// - Parameters:
+    ///   - credentials: the login and the password.
+    ///   - authorizationID: the identity to act as; empty (the default) to act as the login itself.
     public init(credentials: SASLClientCredentials, authorizationID: String = "") {
         self.credentials = credentials
         self.authorizationID = authorizationID

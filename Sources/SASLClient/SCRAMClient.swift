@@ -32,6 +32,8 @@ public struct SCRAMClient: SASLClientMechanism {
     /// Creates a client.
     ///
     /// - Parameters:
+    ///   - hash: SHA-1 or SHA-256.
+    ///   - credentials: the login, sent as `n=`, and the password.
     ///   - preparePassword: how the password is prepared before hashing (see ``SASLClientOptions/preparePassword``).
     ///   - clientNonce: the client's nonce, printable ASCII without `,`; a fresh random one unless a test needs a
     ///     fixed value.

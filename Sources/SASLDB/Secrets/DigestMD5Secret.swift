@@ -1,6 +1,6 @@
 /// The `cmusaslsecretDIGEST-MD5` value: the 16 raw bytes of MD5(user ":" realm ":" password), DIGEST-MD5's H(A1) base.
 ///
-/// Cyrus converts each of user, realm and password to ISO-8859-1 when the whole part is representable (see ``Latin1``),
+/// Cyrus converts each of user, realm and password to ISO-8859-1 when the whole part is representable (see `Latin1`),
 /// as RFC 2831 asks of clients, so the stored value matches what a real client computes for non-ASCII passwords.
 public struct DigestMD5Secret: Sendable {
     /// The length of a stored secret.
