@@ -17,8 +17,12 @@ public struct DigestMD5Secret: Sendable {
 
     /// Computes the secret of `password` for the record's `authid` and `realm`.
     ///
-    /// - Parameter convertingToLatin1: `true` for what Cyrus stores and what clients send; `false` for the raw UTF-8
-    ///   form, which the Cyrus server also tries when it has the plaintext password.
+    /// - Parameters:
+    ///   - authid: the user's name without the realm, as in the record key.
+    ///   - realm: the user's realm, as in the record key.
+    ///   - password: the password, UTF-8.
+    ///   - convertingToLatin1: `true` for what Cyrus stores and what clients send; `false` for the raw UTF-8 form,
+    ///     which the Cyrus server also tries when it has the plaintext password.
     public init(
         authid: some Collection<UInt8>,
         realm: some Collection<UInt8>,
