@@ -77,8 +77,10 @@ struct DigestChallenge {
 
     /// RFC 2616 token characters: printable ASCII except separators.
     private static func isTokenByte(_ byte: UInt8) -> Bool {
-        (0x21...0x7E).contains(byte) && !Array(#"()<>@,;:\"/[]?={}"#.utf8).contains(byte)
+        (0x21...0x7E).contains(byte) && !separators.contains(byte)
     }
+
+    private static let separators = Set(#"()<>@,;:\"/[]?={}"#.utf8)
 
     private static let space = UInt8(ascii: " ")
     private static let tab = UInt8(ascii: "\t")
