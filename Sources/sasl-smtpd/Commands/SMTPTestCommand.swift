@@ -168,7 +168,17 @@ struct SMTPTestCommand: ParsableCommand, Sendable {
                 return false
             }
             transcript.decoded(sent: false, Transcript.printable(challenge))
-            let response = try client.respond(to: challenge)
+            let response: [UInt8]
+            do throws(SASLClientError) {
+                response = try client.respond(to: challenge)
+            } catch {
+                // A challenge the client cannot answer, or a server that proved it does not know the password: the
+                // exchange is cancelled (RFC 4954), not answered.
+                print("Error: \(error)")
+                try await connection.send("*")
+                _ = try await connection.readReply()
+                return false
+            }
             let redacted = client.redacted(response)
             transcript.decoded(sent: true, Transcript.printable(redacted ?? response))
             transcript.maskNextSent = redacted != nil
