@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "SMTPSubmission", targets: ["SMTPSubmission"]),
         .library(name: "PasswordChange", targets: ["PasswordChange"]),
         .library(name: "PasswordService", targets: ["PasswordService"]),
+        .library(name: "SASLClient", targets: ["SASLClient"]),
         .executable(name: "sasl-smtpd", targets: ["sasl-smtpd"]),
         .executable(name: "sasldb", targets: ["sasldb"]),
     ],
@@ -18,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         .systemLibrary(
@@ -45,6 +47,10 @@ let package = Package(
         .target(
             name: "SASLMechanisms",
             dependencies: ["SASLDB", "CIDN"]
+        ),
+        .target(
+            name: "SASLClient",
+            dependencies: ["SASLDB"]
         ),
         .target(
             name: "SMTPSubmission",
@@ -85,6 +91,7 @@ let package = Package(
                 "PasswordService",
                 "SASLDB",
                 "SASLMechanisms",
+                "SASLClient",
                 "CSystemShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -106,13 +113,14 @@ let package = Package(
         ),
         .executableTarget(
             name: "sasl-mechanism-bench",
-            dependencies: ["SASLDB", "SASLMechanisms"],
+            dependencies: ["SASLDB", "SASLMechanisms", "SASLClient"],
             path: "Benchmarks/MechanismBenchmark"
         ),
         .executableTarget(
             name: "smtp-load",
             dependencies: [
                 "SASLDB",
+                "SASLClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -147,6 +155,10 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .testTarget(
+            name: "SASLClientTests",
+            dependencies: ["SASLClient", "SASLMechanisms", "SASLDB"]
         ),
         .testTarget(
             name: "PasswordChangeTests",

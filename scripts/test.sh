@@ -6,6 +6,16 @@ cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 swift build --build-tests
 swift format lint --strict --recursive Sources Tests Benchmarks/MechanismBenchmark Benchmarks/SMTPLoad
+# The DocC catalog of every library product (Sources/<Target>/<Target>.docc), built with swift-docc-plugin into
+# .build/plugins/Swift-DocC/outputs; a documentation error fails the run.
+libraries=$(swift package dump-package | python3 -c '
+import json, sys
+for product in json.load(sys.stdin)["products"]:
+    if "library" in product["type"]:
+        print(" ".join("--target " + target for target in product["targets"]))
+')
+# shellcheck disable=SC2086 # one --target flag per word
+swift package generate-documentation $libraries
 status=0
 # A short bounded run of every libFuzzer target (Fuzz/); a long run is `FUZZ_SECONDS=3600 scripts/fuzz.sh TARGET`.
 FUZZ_SECONDS="${FUZZ_SECONDS:-10}" ./scripts/fuzz.sh || status=$?

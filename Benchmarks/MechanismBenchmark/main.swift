@@ -1,3 +1,4 @@
+import SASLClient
 import SASLDB
 import SASLMechanisms
 
@@ -61,23 +62,23 @@ let cases: [Case] = [
 
 /// One full exchange; returns server CPU nanoseconds spent in `step`, and whether it succeeded.
 func exchange(_ mechanism: String, context: SASLServerContext, user: String) -> (Int, Bool) {
-    guard var server = SASLMechanismFactory.make(mechanism, context: context) else { return (0, false) }
-    var challenge: [UInt8]?
-    var spent = 0
-    for round in 0..<4 {
-        let response = SASLClient.respond(
-            mechanism: mechanism,
-            challenge: challenge,
-            round: round,
-            user: user,
-            password: password,
-            host: host
+    guard var server = SASLMechanismFactory.make(mechanism, context: context),
+        var client = try? SASLClientFactory.make(
+            mechanism,
+            credentials: SASLClientCredentials(user: user, password: password),
+            options: SASLClientOptions(host: host)
         )
+    else { return (0, false) }
+    var response = try? client.initialResponse()
+    var spent = 0
+    for _ in 0..<4 {
         let start = cpuNanoseconds()
         let step = server.step(response)
         spent += cpuNanoseconds() - start
         switch step {
-        case .challenge(let bytes): challenge = bytes
+        case .challenge(let challenge):
+            guard let next = try? client.respond(to: challenge) else { return (spent, false) }
+            response = next
         case .success: return (spent, true)
         case .failure: return (spent, false)
         }

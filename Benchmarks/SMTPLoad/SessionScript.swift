@@ -1,5 +1,6 @@
 import NIOCore
 import NIOSSL
+import SASLClient
 import SASLDB
 
 /// What every session of a run shares: the workload, the login, the message, the TLS context.
@@ -15,17 +16,20 @@ struct SessionScript: Sendable {
     /// The client side of STARTTLS, built once.
     var tlsContext: NIOSSLContext?
 
+    /// The login and password of every session.
+    var credentials: SASLClientCredentials { SASLClientCredentials(user: user, password: password) }
+
     /// `AUTH PLAIN` with its initial response (RFC 4616: authzid empty, authcid, password).
     var authPlainCommand: String {
-        let credentials = [0] + Array(user.utf8) + [0] + Array(password.utf8)
-        return "AUTH PLAIN " + Base64.encode(credentials)
+        var client = PlainClient(credentials: credentials)
+        return "AUTH PLAIN " + Base64.encode((try? client.initialResponse()) ?? [])
     }
 
     /// The CRAM-MD5 response (RFC 2195) to a base64 challenge, base64-encoded; nil if the challenge is not base64.
     func cramMD5Response(toChallenge text: Substring) -> String? {
-        guard let challenge = Base64.decode(text) else { return nil }
-        let digest = Hex.encode(hmac(.md5, key: Array(password.utf8), challenge))
-        return Base64.encode(Array((user + " " + digest).utf8))
+        var client = CRAMMD5Client(credentials: credentials)
+        guard let challenge = Base64.decode(text), let response = try? client.respond(to: challenge) else { return nil }
+        return Base64.encode(response)
     }
 
     /// A message of about `size` bytes: headers, then 76-character lines of text.

@@ -5,7 +5,7 @@ import SASLMechanisms
 /// poppassd service and the `chgsaslpasswd` drop-in.
 ///
 /// A change checks the current password exactly as the SMTP server's PLAIN and LOGIN do, applies the
-/// ``PasswordPolicy``, writes every secret of the user in one atomic batch under the store's ``SecretPolicy``, and
+/// ``PasswordPolicy``, writes every secret of the user in one atomic batch under the store's `SecretPolicy`, and
 /// hands an audit record to ``audit`` whatever the outcome. The next SMTP AUTH sees the new password: the server reads
 /// the store per lookup.
 public struct PasswordChanger: Sendable {

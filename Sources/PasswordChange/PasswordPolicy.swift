@@ -7,7 +7,7 @@ import SASLDB
 public struct PasswordPolicy: Sendable {
     /// The fewest characters a new password may have.
     public var minimumLength: Int
-    /// The most characters a new password may have; bounded by ``CredentialStore/maximumPasswordLength`` bytes.
+    /// The most characters a new password may have; bounded by `CredentialStore.maximumPasswordLength` bytes.
     public var maximumLength: Int
     /// Passwords attackers try first, refused whatever their length.
     public var commonPasswords: CommonPasswords

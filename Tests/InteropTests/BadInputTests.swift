@@ -161,4 +161,14 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(result.status, 66, result.stderrText)
         XCTAssertTrue(result.stderrText.contains("no/such: no such database file"), result.stderrText)
     }
+
+    func testDisableAndEnableOfAnUnknownUserAreRefusedWithEXNOUSER() throws {
+        for command in ["disable", "enable"] {
+            try assertRefused(
+                [command, "-f", database.path, "bob@example.org"],
+                status: 67,
+                message: "sasldb: bob@example.org: no such user\n"
+            )
+        }
+    }
 }

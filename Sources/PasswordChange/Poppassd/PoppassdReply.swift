@@ -14,8 +14,27 @@ public struct PoppassdReply: Sendable, Equatable, CustomStringConvertible {
         self.text = text
     }
 
+    /// Parses a reply line as a client reads it, without its line ending: three digits, then nothing or a space and
+    /// the text. `nil` for anything else.
+    ///
+    /// The text is decoded as UTF-8, invalid bytes replaced; it comes from the server and may hold anything, so show
+    /// it with its control characters neutralised.
+    public init?(line: [UInt8]) {
+        let digits = line.prefix(3)
+        guard digits.count == 3, digits.allSatisfy({ (0x30...0x39).contains($0) }),
+            line.count == 3 || line[3] == UInt8(ascii: " ")
+        else { return nil }
+        self.init(
+            code: digits.reduce(0) { $0 * 10 + Int($1 - 0x30) },
+            text: String(decoding: line.dropFirst(4), as: UTF8.self)
+        )
+    }
+
     /// The bytes sent: `code SP text CRLF`.
     public var encoded: [UInt8] { Array("\(code) \(text)\r\n".utf8) }
+
+    /// The first digit of the code: 2 (done, or go on), 3 (go on), 4 or 5 (refused).
+    public var codeClass: Int { code / 100 }
 
     /// `code text`, as a log shows it.
     public var description: String { "\(code) \(text)" }

@@ -1,6 +1,6 @@
 /// The `cmusaslsecretDIGEST-MD5` value: the 16 raw bytes of MD5(user ":" realm ":" password), DIGEST-MD5's H(A1) base.
 ///
-/// Cyrus converts each of user, realm and password to ISO-8859-1 when the whole part is representable (see ``Latin1``),
+/// Cyrus converts each of user, realm and password to ISO-8859-1 when the whole part is representable (see `Latin1`),
 /// as RFC 2831 asks of clients, so the stored value matches what a real client computes for non-ASCII passwords.
 public struct DigestMD5Secret: Sendable {
     /// The length of a stored secret.
@@ -17,8 +17,12 @@ public struct DigestMD5Secret: Sendable {
 
     /// Computes the secret of `password` for the record's `authid` and `realm`.
     ///
-    /// - Parameter convertingToLatin1: `true` for what Cyrus stores and what clients send; `false` for the raw UTF-8
-    ///   form, which the Cyrus server also tries when it has the plaintext password.
+    /// - Parameters:
+    ///   - authid: the user's name without the realm, as in the record key.
+    ///   - realm: the user's realm, as in the record key.
+    ///   - password: the password, UTF-8.
+    ///   - convertingToLatin1: `true` for what Cyrus stores and what clients send; `false` for the raw UTF-8 form,
+    ///     which the Cyrus server also tries when it has the plaintext password.
     public init(
         authid: some Collection<UInt8>,
         realm: some Collection<UInt8>,

@@ -120,7 +120,9 @@ public struct CredentialStore: Sendable {
 
     /// Sets the passwords of many users in one atomic batch; SCRAM verifiers are derived on all cores.
     ///
-    /// - Parameter progress: called from any thread with the number of users prepared so far.
+    /// - Parameters:
+    ///   - entries: each user with their password.
+    ///   - progress: called from any thread with the number of users prepared so far.
     public func importPasswords(
         _ entries: [(user: UserID, password: [UInt8])],
         progress: (@Sendable (Int) -> Void)? = nil

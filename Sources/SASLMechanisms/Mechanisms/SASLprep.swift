@@ -1,7 +1,7 @@
 import CIDN
 import Glibc
 
-/// Limits of ``saslPrep(_:allowUnassigned:)``.
+/// Limits of ``saslPrep(_:allowUnassigned:)-([UInt8],_)``.
 public enum SASLprep {
     /// The longest input accepted, in bytes.
     ///

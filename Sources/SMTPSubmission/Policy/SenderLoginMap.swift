@@ -28,7 +28,7 @@ public struct SenderLoginMap: Sendable, Equatable {
     ///
     /// - Parameters:
     ///   - text: the map.
-    ///   - defaultRealm: the realm of a user written without `@` (``SASLServerContext/defaultRealm``).
+    ///   - defaultRealm: the realm of a user written without `@` (`SASLServerContext.defaultRealm`).
     /// - Throws: ``SenderLoginMapError`` naming the first bad line.
     public init(parsing text: String, defaultRealm: String) throws(SenderLoginMapError) {
         self.init()

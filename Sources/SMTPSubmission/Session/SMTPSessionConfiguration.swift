@@ -22,7 +22,7 @@ public struct SMTPSessionConfiguration: Sendable {
     public var limits: SMTPLimits
     /// Whether nothing but EHLO, HELO, STARTTLS, NOOP, RSET, HELP and QUIT is served before TLS (530 5.7.0 "Must
     /// issue a STARTTLS command first"); `true` by default, as RFC 3207 section 4 allows a submission server to do.
-    /// When `false`, mechanisms listed in ``MechanismPolicy/allowedWithoutTLS`` may run in the clear.
+    /// When `false`, mechanisms listed in `MechanismPolicy.allowedWithoutTLS` may run in the clear.
     public var requiresTLS: Bool
     /// Whether STARTTLS is offered: set it when the listener has a TLS context; `false` by default.
     public var offersStartTLS: Bool

@@ -1,6 +1,8 @@
 import ArgumentParser
 import NIOSSL
+import SASLClient
 import SASLDB
+import SASLMechanisms
 import SMTPSubmission
 
 #if canImport(Glibc)
@@ -146,27 +148,40 @@ struct SMTPTestCommand: ParsableCommand, Sendable {
         password: [UInt8],
         transcript: Transcript
     ) async throws -> Bool {
-        var client = try SASLClient(mechanism: mechanism, user: user, password: password, host: host)
-        var command = "AUTH " + client.mechanism
-        var responseIndex = 0
+        var client = try SASLClientFactory.make(
+            mechanism,
+            credentials: SASLClientCredentials(user: user, password: password),
+            options: SASLClientOptions(host: host, preparePassword: { try? saslPrep($0, allowUnassigned: false) })
+        )
+        var command = "AUTH " + client.name
         let initial = try client.initialResponse()
         if let initial {
-            transcript.decoded(sent: true, client.display(initial, response: 0))
+            transcript.decoded(sent: true, Transcript.printable(client.redacted(initial) ?? initial))
             command += " " + (initial.isEmpty ? "=" : Base64.encode(initial))
         }
-        transcript.maskNextSent = initial.map { _ in client.revealsPassword(response: 0) } ?? false
+        transcript.maskNextSent = initial.map { client.redacted($0) != nil } ?? false
         var reply = try await connection.command(command)
         while reply.code == 334 {
-            responseIndex += 1
             guard let challenge = Base64.decode(reply.lines.first ?? "") else {
                 try await connection.send("*")
                 _ = try await connection.readReply()
                 return false
             }
-            transcript.decoded(sent: false, SASLClient.printable(challenge))
-            let response = try client.respond(to: challenge)
-            transcript.decoded(sent: true, client.display(response, response: responseIndex))
-            transcript.maskNextSent = client.revealsPassword(response: responseIndex)
+            transcript.decoded(sent: false, Transcript.printable(challenge))
+            let response: [UInt8]
+            do throws(SASLClientError) {
+                response = try client.respond(to: challenge)
+            } catch {
+                // A challenge the client cannot answer, or a server that proved it does not know the password: the
+                // exchange is cancelled (RFC 4954), not answered.
+                print("Error: \(error)")
+                try await connection.send("*")
+                _ = try await connection.readReply()
+                return false
+            }
+            let redacted = client.redacted(response)
+            transcript.decoded(sent: true, Transcript.printable(redacted ?? response))
+            transcript.maskNextSent = redacted != nil
             reply = try await connection.command(Base64.encode(response))
         }
         return reply.code == 235
@@ -245,30 +260,4 @@ struct SMTPTestCommand: ParsableCommand, Sendable {
         }
         return Array(password.utf8)
     }
-}
-
-/// Prints the conversation: `SMTP>`/`SMTP<` before EHLO succeeds (and for the mail transaction), `ESMTP>`/`ESMTP<`
-/// for the extended part, `Encoded:`/`Decoded:` lines for SASL, `********` where a line holds the password.
-final class Transcript {
-    /// Whether the EHLO part has begun (the prefix is `ESMTP`).
-    var extended = false
-    /// Whether the next line sent holds the password: its argument is shown as `********`.
-    var maskNextSent = false
-
-    func line(sent: Bool, _ text: String) {
-        var shown = text
-        if sent && maskNextSent {
-            let words = text.split(separator: " ", maxSplits: 2)
-            shown =
-                words.count == 3 && words[0].uppercased() == "AUTH" ? "\(words[0]) \(words[1]) ********" : "********"
-            maskNextSent = false
-        }
-        print("\(prefix(sent: sent)) \(shown)")
-    }
-
-    func decoded(sent: Bool, _ text: String) {
-        print("\(prefix(sent: sent)) \(sent ? "Encoded" : "Decoded"): \(text.isEmpty ? "(empty)" : text)")
-    }
-
-    private func prefix(sent: Bool) -> String { "\(extended ? "ESMTP" : "SMTP")\(sent ? ">" : "<")" }
 }

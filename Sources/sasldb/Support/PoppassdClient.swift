@@ -1,3 +1,5 @@
+import PasswordChange
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,9 +27,13 @@ struct PoppassdClient {
     ///
     /// - Throws: ``PasswdFailure``; when it throws ``PasswdFailure/refused(_:)``, the service changed nothing.
     func change(login: [UInt8], current: [UInt8], new: [UInt8]) throws(PasswdFailure) {
+        var lines = [PoppassdCommand.user(login), .pass(current), .newpass(new)].compactMap(\.encoded)
+        // The lines hold passwords: wiped once the dialogue is over, whatever happens.
+        defer {
+            for index in lines.indices { lines[index].withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
+        }
         // A line break inside a field would end the command early and start another one.
-        for field in [login, current, new]
-        where field.contains(UInt8(ascii: "\r")) || field.contains(UInt8(ascii: "\n")) {
+        guard lines.count == 3 else {
             throw .refused("a login name or password with a line break cannot be sent to the password service")
         }
         let connection: UnixSocketConnection
@@ -38,9 +44,9 @@ struct PoppassdClient {
         }
         do {
             try step(connection, sending: nil, accepting: 2...2)
-            try step(connection, sending: Array("user ".utf8) + login, accepting: 2...3)
-            try step(connection, sending: Array("pass ".utf8) + current, accepting: 2...3)
-            try step(connection, sending: Array("newpass ".utf8) + new, accepting: 2...2)
+            try step(connection, sending: lines[0], accepting: 2...3)
+            try step(connection, sending: lines[1], accepting: 2...3)
+            try step(connection, sending: lines[2], accepting: 2...2)
         } catch {
             // After a refusal the dialogue is still in step; after any other failure it is not.
             if case .refused = error { quit(connection) }
@@ -59,44 +65,39 @@ struct PoppassdClient {
         }
     }
 
-    /// Sends `command` (when not `nil`) and reads the reply, which must be in the classes `accepting`.
+    /// Sends `line` (when not `nil`) and reads the reply, whose code must be in the classes `accepting`.
     private func step(
         _ connection: UnixSocketConnection,
-        sending command: [UInt8]?,
+        sending line: [UInt8]?,
         accepting: ClosedRange<Int>
     ) throws(PasswdFailure) {
-        if var line = command {
-            line += [UInt8(ascii: "\r"), UInt8(ascii: "\n")]
-            // The line holds a password: wiped once sent, whatever happens.
-            defer { for index in line.indices { line[index] = 0 } }
+        if let line {
             do {
                 try connection.send(line)
             } catch {
                 throw failure(error)
             }
         }
-        let line: [UInt8]
+        let received: [UInt8]
         do {
-            line = try connection.readLine(limit: Self.maximumLineLength)
+            received = try connection.readLine(limit: Self.maximumLineLength)
         } catch {
             throw failure(error)
         }
-        let digits = line.prefix(3)
-        guard digits.count == 3, digits.allSatisfy({ (0x30...0x39).contains($0) }),
-            line.count == 3 || line[3] == UInt8(ascii: " ")
-        else { throw .protocolViolation(socket: socket, detail: "a reply does not start with a three-digit code") }
-        let code = Int(digits.reduce(0) { $0 * 10 + Int($1 - 0x30) })
-        if accepting.contains(code / 100) { return }
-        guard code / 100 == 4 || code / 100 == 5 else {
-            throw .protocolViolation(socket: socket, detail: "unexpected reply code \(code)")
+        guard let reply = PoppassdReply(line: received) else {
+            throw .protocolViolation(socket: socket, detail: "a reply does not start with a three-digit code")
         }
-        let text = Self.printable(line.dropFirst(4))
-        throw .refused(text.isEmpty ? "the password service refused the change (\(code))" : text)
+        if accepting.contains(reply.codeClass) { return }
+        guard reply.codeClass == 4 || reply.codeClass == 5 else {
+            throw .protocolViolation(socket: socket, detail: "unexpected reply code \(reply.code)")
+        }
+        let text = Self.printable(reply.text)
+        throw .refused(text.isEmpty ? "the password service refused the change (\(reply.code))" : text)
     }
 
     /// Ends the dialogue politely; its answer no longer matters.
     private func quit(_ connection: UnixSocketConnection) {
-        try? connection.send(Array("quit\r\n".utf8))
+        if let line = PoppassdCommand.quit.encoded { try? connection.send(line) }
         _ = try? connection.readLine(limit: Self.maximumLineLength)
     }
 
@@ -120,8 +121,8 @@ struct PoppassdClient {
     }
 
     /// The reply text as sent, except that control characters, which could drive the user's terminal, become `?`.
-    private static func printable(_ bytes: ArraySlice<UInt8>) -> String {
-        String(decoding: bytes, as: UTF8.self).unicodeScalars.reduce(into: "") { text, scalar in
+    private static func printable(_ text: String) -> String {
+        text.unicodeScalars.reduce(into: "") { text, scalar in
             text.unicodeScalars.append(scalar.properties.generalCategory == .control ? "?" : scalar)
         }
     }
