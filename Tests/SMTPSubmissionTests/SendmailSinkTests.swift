@@ -167,7 +167,9 @@ final class SendmailSinkTests: XCTestCase {
         let reason = error?.reason ?? ""
         XCTAssertTrue(reason.contains("killed with its process group"), reason)
         XCTAssertTrue(reason.contains("group postdrop"), reason)
-        let child = try XCTUnwrap(pid_t(try String(contentsOfFile: directory + "/child", encoding: .utf8).filter(\.isNumber)))
+        let child = try XCTUnwrap(
+            pid_t(try String(contentsOfFile: directory + "/child", encoding: .utf8).filter(\.isNumber))
+        )
         let deadline = Date().addingTimeInterval(5)
         var state = ""
         repeat {

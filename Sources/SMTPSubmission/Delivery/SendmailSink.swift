@@ -89,7 +89,7 @@ public struct SendmailSink: MessageSink {
     /// (or a unit with `NoNewPrivileges=yes`, which ignores postdrop's setgid bit) shows.
     static func timeoutReason(path: String, timeout: Duration, output: [UInt8]) -> String {
         let said = summary(of: output)
-        var reason = "\(path) did not finish within \(timeout); killed with its process group\(said)"
+        var reason = "\(path) timed out after \(timeout); killed with its process group\(said)"
         if said.contains("postdrop") || said.contains("maildrop") {
             reason +=
                 "; Postfix's postdrop cannot write its maildrop queue: add the daemon's user to group postdrop "

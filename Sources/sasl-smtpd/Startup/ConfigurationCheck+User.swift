@@ -13,7 +13,11 @@ extension ConfigurationCheck {
                         + "adduser \(access.userName) sasl"
                 )
             }
-        } else if let problem = access.problem(FileChecks.directoryName(of: database), need: .search, what: "the directory of sasldb_path") {
+        } else if let problem = access.problem(
+            FileChecks.directoryName(of: database),
+            need: .search,
+            what: "the directory of sasldb_path"
+        ) {
             problems.append(problem)
         }
         if configuration.passwordServiceEnabled, !configuration.passwdSocket.isEmpty {
@@ -49,9 +53,14 @@ extension ConfigurationCheck {
         if FileChecks.exists(directory) { return nil }
         let parent = FileChecks.directoryName(of: directory)
         guard FileChecks.exists(parent) else {
-            return "neither the directory \(directory) nor its parent \(parent) exists (the daemon creates only the last one)"
+            return
+                "neither the directory \(directory) nor its parent \(parent) exists (the daemon creates only the last one)"
         }
         if identity != nil { return nil }
-        return access.problem(parent, need: .writeDirectory, what: "the directory \(directory) is missing and its parent")
+        return access.problem(
+            parent,
+            need: .writeDirectory,
+            what: "the directory \(directory) is missing and its parent"
+        )
     }
 }
