@@ -27,14 +27,21 @@ final class DaemonAsRootTests: XCTestCase {
         guard getpwnam("nobody") != nil else { throw XCTSkip("there is no user nobody") }
     }
 
-    /// Starts `binary` with `arguments`, its standard output and error in files of `directory`.
-    private func start(_ arguments: [String], in directory: String, name: String) throws -> (Process, String) {
+    /// Starts `executable` (`sasl-smtpd` by default) with `arguments`, its standard output and error in a file of
+    /// `directory`, its standard input `input` (nothing when `nil`).
+    private func start(
+        _ arguments: [String],
+        in directory: String,
+        name: String,
+        executable: String? = nil,
+        input: Pipe? = nil
+    ) throws -> (Process, String) {
         let log = directory + "/" + name + ".log"
         XCTAssertTrue(FileManager.default.createFile(atPath: log, contents: nil))
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try binary)
+        process.executableURL = URL(fileURLWithPath: try executable ?? binary)
         process.arguments = arguments
-        process.standardInput = FileHandle.nullDevice
+        process.standardInput = input ?? FileHandle.nullDevice
         // One handle for both, so that they append to one another rather than overwrite each other.
         let handle = FileHandle(forWritingAtPath: log)
         process.standardOutput = handle
@@ -178,19 +185,13 @@ final class DaemonAsRootTests: XCTestCase {
 
         // A session opened before the renewal, left waiting.
         let input = Pipe()
-        let session = Process()
-        session.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        session.arguments = ["s_client", "-connect", "127.0.0.1:\(port)", "-quiet", "-crlf"]
-        session.standardInput = input
-        let sessionLog = directory + "/session.log"
-        XCTAssertTrue(FileManager.default.createFile(atPath: sessionLog, contents: nil))
-        session.standardOutput = FileHandle(forWritingAtPath: sessionLog)
-        session.standardError = FileHandle.nullDevice
-        try session.run()
-        addTeardownBlock {
-            if session.isRunning { kill(session.processIdentifier, SIGKILL) }
-            session.waitUntilExit()
-        }
+        let (session, sessionLog) = try start(
+            ["s_client", "-connect", "127.0.0.1:\(port)", "-quiet", "-crlf"],
+            in: directory,
+            name: "session",
+            executable: "/usr/bin/openssl",
+            input: input
+        )
         XCTAssertTrue(wait(for: "220 ", in: sessionLog, while: session).contains("220 "))
         XCTAssertTrue(try peerSubject(port: port).contains("old.example.org"))
 

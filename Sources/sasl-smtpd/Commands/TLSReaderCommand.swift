@@ -31,14 +31,7 @@ struct TLSReaderCommand: ParsableCommand {
     var keyOwner: [UInt32] = []
 
     func run() throws {
-        // The daemon manages it: its SIGHUP and a terminal's SIGINT are not for the reader, which ends when the
-        // daemon closes the socket; a daemon gone mid-reply must not kill it either.
-        for ignored in [SIGHUP, SIGINT, SIGPIPE] { signal(ignored, SIG_IGN) }
-        let socket = PrivilegedChild.descriptor
-        guard PasswordWriter.isPacketSocket(socket) else {
-            printError("tls-reader is started by sasl-smtpd serve, with its socket as descriptor \(socket)")
-            throw ExitCode.failure
-        }
+        let socket = try HelperSocket.take(for: Self.name)
         var request = [UInt8](repeating: 0, count: 16)
         while true {
             let count = request.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
