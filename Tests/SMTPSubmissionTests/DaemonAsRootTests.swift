@@ -11,14 +11,10 @@ import Glibc
 final class DaemonAsRootTests: XCTestCase {
     private var binary: String {
         get throws {
-            if let path = ProcessInfo.processInfo.environment["SASL_SMTPD_BIN"] { return path }
-            var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-            for _ in 0..<4 {
-                let candidate = directory.appendingPathComponent("sasl-smtpd").path
-                if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-                directory = directory.deletingLastPathComponent()
+            guard let path = DaemonConfigurationTests.binary else {
+                throw XCTSkip("sasl-smtpd is not built beside the tests (swift build)")
             }
-            throw XCTSkip("sasl-smtpd is not built beside the tests (swift build)")
+            return path
         }
     }
 

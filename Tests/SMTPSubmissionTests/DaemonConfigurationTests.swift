@@ -19,7 +19,8 @@ final class DaemonConfigurationTests: XCTestCase {
         var stderr: String
     }
 
-    private static var binary: String? {
+    /// The built `sasl-smtpd`, `nil` when it is not built.
+    static var binary: String? {
         if let path = ProcessInfo.processInfo.environment["SASL_SMTPD_BIN"] { return path }
         var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for _ in 0..<4 {
