@@ -1,4 +1,5 @@
 import Foundation
+import SASLDB
 import XCTest
 
 #if canImport(Glibc)
@@ -214,6 +215,105 @@ final class DaemonAsRootTests: XCTestCase {
         let stopped = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         XCTAssertTrue(stopped.contains("msg=\"tls reader started\""), stopped)
         for reader in readers { XCTAssertEqual(kill(reader, 0), -1, "the reader \(reader) outlived the daemon") }
+    }
+
+    // MARK: - sendmail sink with Postfix's postdrop
+
+    func testPostdropThatCannotWriteTheMaildropEndsAtTheTimeoutWithItsGroupAndTheLogNamesGroupPostdrop() async throws {
+        try requireRoot()
+        try PostfixInstance.requirePostfix()
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else {
+            throw XCTSkip("setpriv (util-linux) is not installed")
+        }
+        guard getgrnam("postdrop") != nil else { throw XCTSkip("there is no group postdrop (Debian's postfix)") }
+        // A private Postfix, whose maildrop is postfix:postdrop 1730 as on a real host.
+        let postfix = try await PostfixInstance.start(
+            relayPort: 9,
+            caFile: "/dev/null",
+            client: .init(login: "unused", password: "unused", mechanism: "PLAIN", mapType: "texthash")
+        ) { instance in
+            addTeardownBlock { await instance.stop() }
+        }
+        let directory = try SinkTestSupport.makeDirectory(self)
+        XCTAssertEqual(chmod(directory, 0o755), 0)
+        let database = directory + "/sasldb2"
+        try CredentialStore(backend: FileBackend(path: database))
+            .setPassword(Array("alice password".utf8), for: try UserID(parsing: "alice", defaultRealm: "example.org"))
+        XCTAssertEqual(chmod(database, 0o644), 0)
+        try "alice password\n".write(toFile: directory + "/password", atomically: true, encoding: .utf8)
+        // Postfix's sendmail for that instance, run as the hardened unit runs it: NoNewPrivileges=yes, so postdrop's
+        // setgid bit does not apply.
+        let sendmail = directory + "/sendmail"
+        try SinkTestSupport.writeScript(
+            sendmail,
+            """
+            MAIL_CONFIG='\(postfix.directory.path)/etc' exec /usr/bin/setpriv --no-new-privs /usr/sbin/sendmail "$@"
+            """
+        )
+        XCTAssertEqual(chmod(sendmail, 0o755), 0)
+        let configuration = directory + "/sasl-smtpd.conf"
+        try """
+        hostname = mail.example.org
+        submission_listen =
+        plain_listen = 127.0.0.1:0
+        require_tls = no
+        mechanisms = PLAIN
+        mechanisms_without_tls = PLAIN
+        sasldb_path = \(database)
+        default_realm = example.org
+        sink = sendmail:\(sendmail)
+        sink_timeout = 3
+        user = nobody
+        poppassd_listen =
+        passwd_socket =
+
+        """.write(toFile: configuration, atomically: true, encoding: .utf8)
+
+        func submit(_ arguments: [String], name: String) throws -> (status: Int32, log: String, client: String) {
+            let (daemon, log) = try start(["--config", configuration] + arguments, in: directory, name: name)
+            let started = wait(for: "msg=ready", in: log, while: daemon)
+            let line = try XCTUnwrap(started.split(separator: "\n").first { $0.contains("msg=ready") }, started)
+            let port = try XCTUnwrap(line.split(separator: ":").last.flatMap { Int($0.prefix { $0.isNumber }) })
+            let (client, clientLog) = try start(
+                [
+                    "smtp-test", "--port", "\(port)", "--mechanism", "PLAIN", "--user", "alice@example.org",
+                    "--password-file", directory + "/password", "--to", "bob@example.net", "--timeout", "20",
+                ],
+                in: directory,
+                name: name + "-client"
+            )
+            let status = finish(client, within: 60)
+            kill(daemon.processIdentifier, SIGTERM)
+            XCTAssertEqual(finish(daemon), 0)
+            return (
+                status, try String(contentsOfFile: log, encoding: .utf8),
+                try String(contentsOfFile: clientLog, encoding: .utf8)
+            )
+        }
+
+        let refused = try submit([], name: "without-postdrop")
+        XCTAssertEqual(refused.status, 1, refused.client)
+        XCTAssertTrue(refused.client.contains("SMTP< 451 "), refused.client)
+        XCTAssertTrue(refused.log.contains("killed with its process group"), refused.log)
+        XCTAssertTrue(refused.log.contains("group postdrop"), refused.log)
+        let deadline = Date().addingTimeInterval(5)
+        while Date() < deadline, !postdrops().isEmpty { usleep(50_000) }
+        XCTAssertEqual(postdrops(), [], "postdrop outlived the timeout")
+
+        // The fix the log names: the daemon's user in group postdrop (here as its group).
+        let accepted = try submit(["--group", "postdrop"], name: "with-postdrop")
+        XCTAssertEqual(accepted.status, 0, accepted.client + accepted.log)
+        let picked = await postfix.waitForLog("from=<alice@example.org>")
+        XCTAssertTrue(picked, postfix.log())
+    }
+
+    /// The running (not zombie) processes called `postdrop`.
+    private func postdrops() -> [pid_t] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { pid_t($0) }.filter { pid in
+            let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+            return status.contains("Name:\tpostdrop\n") && !status.contains("State:\tZ")
+        }
     }
 
     /// The subject line `openssl s_client` prints for a new connection to `port`.

@@ -89,13 +89,11 @@ public struct SendmailSink: MessageSink {
     /// (or a unit with `NoNewPrivileges=yes`, which ignores postdrop's setgid bit) shows.
     static func timeoutReason(path: String, timeout: Duration, output: [UInt8]) -> String {
         let said = summary(of: output)
-        var reason = "\(path) timed out after \(timeout); killed with its process group\(said)"
-        if said.contains("postdrop") || said.contains("maildrop") {
-            reason +=
-                "; Postfix's postdrop cannot write its maildrop queue: add the daemon's user to group postdrop "
-                + "(adduser USER postdrop) and restart the daemon (see sasl-smtpd(8), sink)"
-        }
-        return reason
+        let killed = "\(path) timed out after \(timeout); killed with its process group\(said)"
+        guard said.contains("postdrop") || said.contains("maildrop") else { return killed }
+        // The fix first: a log line keeps only the start of a long reason.
+        return "Postfix's postdrop cannot write its maildrop queue: add the daemon's user to group postdrop "
+            + "(adduser USER postdrop, restart); " + killed
     }
 
     /// `": first line of output"`, printable, at most 200 characters; empty when the command said nothing.
