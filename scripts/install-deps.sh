@@ -10,6 +10,7 @@ packages=(
   swaks libnet-ssleay-perl libio-socket-ssl-perl curl msmtp openssl   # SMTP clients of the server tests
   postfix                               # an MTA relaying through the server (private instances in the tests)
   python3 hyperfine                     # interop harness, benchmarks
+  mandoc                                # the man pages' linter (scripts/lint-docs.sh)
 )
 missing=()
 for package in "${packages[@]}"; do

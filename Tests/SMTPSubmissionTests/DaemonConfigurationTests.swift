@@ -13,13 +13,14 @@ import Glibc
 final class DaemonConfigurationTests: XCTestCase {
     // MARK: - Running the binary
 
-    private struct Run {
+    struct Run {
         var status: Int32
         var stdout: String
         var stderr: String
     }
 
-    private static var binary: String? {
+    /// The built `sasl-smtpd`, `nil` when it is not built.
+    static var binary: String? {
         if let path = ProcessInfo.processInfo.environment["SASL_SMTPD_BIN"] { return path }
         var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for _ in 0..<4 {
@@ -37,7 +38,7 @@ final class DaemonConfigurationTests: XCTestCase {
 
     /// Runs the binary to completion, killing it after `timeout` seconds. Its output goes to files, so a chatty
     /// child never blocks on a full pipe.
-    private func run(_ arguments: [String], timeout: TimeInterval = 30) throws -> Run {
+    func run(_ arguments: [String], timeout: TimeInterval = 30) throws -> Run {
         let directory = try SinkTestSupport.makeDirectory(self)
         XCTAssertTrue(FileManager.default.createFile(atPath: directory + "/out", contents: nil))
         XCTAssertTrue(FileManager.default.createFile(atPath: directory + "/err", contents: nil))
@@ -276,15 +277,17 @@ final class DaemonConfigurationTests: XCTestCase {
 
     // MARK: - The demo, end to end
 
-    /// Starts `--demo` on ports the system chooses (poppassd's too) and returns the process and the submission and SMTPS ports.
-    private func startDemo(_ directory: String) throws -> (Process, Pipe, Int, Int) {
+    /// Starts `--demo` on ports the system chooses (poppassd's too), with `extra` arguments, and returns the process
+    /// and the submission and SMTPS ports.
+    func startDemo(_ directory: String, extra: [String] = []) throws -> (Process, Pipe, Int, Int) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try binaryPath())
-        process.arguments = [
-            "--demo", directory, "--submission-listen", "127.0.0.1:0", "--smtps-listen", "127.0.0.1:0",
-            // The demo's fixed poppassd port would clash between tests running side by side.
-            "--set", "poppassd_listen=127.0.0.1:0",
-        ]
+        process.arguments =
+            [
+                "--demo", directory, "--submission-listen", "127.0.0.1:0", "--smtps-listen", "127.0.0.1:0",
+                // The demo's fixed poppassd port would clash between tests running side by side.
+                "--set", "poppassd_listen=127.0.0.1:0",
+            ] + extra
         let errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice

@@ -61,11 +61,13 @@ final class PostfixInstance: Sendable {
     ///   - relayPort: The STARTTLS submission port of the server under test.
     ///   - caFile: The certificate that signs the server's certificate (the self-signed one itself).
     ///   - client: The login, password and mechanism Postfix uses.
+    ///   - extraServices: `master.cf` lines added to the instance's own (a test's second `smtpd`).
     ///   - register: Called with the instance before anything can fail, to schedule its ``stop()``.
     static func start(
         relayPort: Int,
         caFile: String,
         client: Client,
+        extraServices: String = "",
         register: (PostfixInstance) -> Void
     ) async throws -> PostfixInstance {
         try requirePostfix()
@@ -74,7 +76,12 @@ final class PostfixInstance: Sendable {
         guard let created = mkdtemp(&template) else { throw TestSupportError("mkdtemp failed: errno \(errno)") }
         let instance = PostfixInstance(directory: URL(fileURLWithPath: String(cString: created)), port: port)
         register(instance)
-        try instance.writeConfiguration(relayPort: relayPort, caFile: caFile, client: client)
+        try instance.writeConfiguration(
+            relayPort: relayPort,
+            caFile: caFile,
+            client: client,
+            extraServices: extraServices
+        )
         if client.mapType == "hash" {
             try await instance.run("postmap", ["-c", instance.configDirectory, "hash:\(instance.passwordMap)"])
         }
@@ -85,7 +92,7 @@ final class PostfixInstance: Sendable {
 
     private var passwordMap: String { directory.appendingPathComponent("etc/sasl_passwd").path }
 
-    private func writeConfiguration(relayPort: Int, caFile: String, client: Client) throws {
+    private func writeConfiguration(relayPort: Int, caFile: String, client: Client, extraServices: String) throws {
         let root = directory.path
         // The daemons run as the postfix user and reach their directories through this one.
         guard chmod(root, 0o755) == 0 else { throw TestSupportError("chmod \(root): errno \(errno)") }
@@ -153,7 +160,7 @@ final class PostfixInstance: Sendable {
 
             """
         try Data(mainCF.utf8).write(to: URL(fileURLWithPath: "\(configDirectory)/main.cf"))
-        try Data(masterCF.utf8).write(to: URL(fileURLWithPath: "\(configDirectory)/master.cf"))
+        try Data((masterCF + extraServices).utf8).write(to: URL(fileURLWithPath: "\(configDirectory)/master.cf"))
         // The smtp client opens the map as root before dropping privileges, so it can stay private.
         let entry = "\(relayhost) \(client.login):\(client.password)\n"
         guard
@@ -162,7 +169,7 @@ final class PostfixInstance: Sendable {
     }
 
     /// A port that was free a moment ago on 127.0.0.1 (Postfix needs a number; it cannot bind port 0).
-    private static func freePort() async throws -> Int {
+    static func freePort() async throws -> Int {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: "127.0.0.1", port: 0).get()

@@ -146,6 +146,42 @@ final class SendmailSinkTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(started), 5)
     }
 
+    func testTimeoutKillsTheCommandsWholeProcessGroupAndNamesThePostdropFix() async throws {
+        let directory = try SinkTestSupport.makeDirectory(self)
+        let path = directory + "/sendmail"
+        // What Postfix's sendmail does when postdrop cannot write the maildrop: a child that retries for ever.
+        try SinkTestSupport.writeScript(
+            path,
+            """
+            cat > /dev/null
+            sleep 300 &
+            echo $! > '\(directory)/child'
+            echo 'postdrop: warning: mail_queue_enter: create file maildrop/1234: Permission denied' >&2
+            wait
+            """
+        )
+        let error = await SinkTestSupport.sinkError { () throws(MessageSinkError) in
+            try await SendmailSink(path: path, timeout: .seconds(2)).deliver(SinkTestSupport.message())
+        }
+        XCTAssertEqual(error?.isTemporary, true)
+        let reason = error?.reason ?? ""
+        XCTAssertTrue(reason.contains("killed with its process group"), reason)
+        XCTAssertTrue(reason.contains("group postdrop"), reason)
+        let child = try XCTUnwrap(
+            pid_t(try String(contentsOfFile: directory + "/child", encoding: .utf8).filter(\.isNumber))
+        )
+        let deadline = Date().addingTimeInterval(5)
+        var state = ""
+        repeat {
+            // Gone, or a zombie its new parent has not reaped yet: either way no longer running.
+            let status = (try? String(contentsOfFile: "/proc/\(child)/status", encoding: .utf8)) ?? ""
+            state = status.split(separator: "\n").first { $0.hasPrefix("State:") }.map(String.init) ?? ""
+            if state.isEmpty || state.contains("Z") { break }
+            usleep(20_000)
+        } while Date() < deadline
+        XCTAssertTrue(state.isEmpty || state.contains("Z"), "the grandchild \(child) still runs: \(state)")
+    }
+
     func testExitingWithoutReadingTheMessageIsTemporary() async throws {
         let directory = try SinkTestSupport.makeDirectory(self)
         let path = directory + "/sendmail"

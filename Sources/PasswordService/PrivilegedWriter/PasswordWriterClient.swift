@@ -21,7 +21,7 @@ import Glibc
 /// its privileges. ``stop()`` closes the socket (the writer exits when it sees the end) and reaps the child.
 package final class PasswordWriterClient: PasswordChanging {
     /// The descriptor the writer finds its end of the socket pair on.
-    package static let writerDescriptor: Int32 = 3
+    package static let writerDescriptor = PrivilegedChild.descriptor
 
     /// How long one change may take (it hashes the password once per mechanism family, and may wait for the
     /// database's lock) before the writer is taken for stuck.
@@ -56,34 +56,13 @@ package final class PasswordWriterClient: PasswordChanging {
         threadPool: NIOThreadPool = .singleton,
         logger: Logger
     ) throws(PasswordServiceError) {
-        var ends: [Int32] = [-1, -1]
-        let type = Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
-        guard socketpair(AF_UNIX, type, 0, &ends) == 0 else {
-            throw .passwordWriter("socketpair: \(String(cString: strerror(errno)))")
-        }
-        // Ours above standard error (a daemon started with 2 closed must not log into the socket); the child's
-        // above its own descriptor 3, so the move to 3 never lands on a descriptor still to be moved.
-        let ours = fcntl(ends[0], F_DUPFD_CLOEXEC, 3)
-        let theirs = fcntl(ends[1], F_DUPFD_CLOEXEC, Self.writerDescriptor + 1)
-        close(ends[0])
-        close(ends[1])
-        defer { if theirs >= 0 { close(theirs) } }
-        guard ours >= 0, theirs >= 0 else {
-            if ours >= 0 { close(ours) }
-            throw .passwordWriter("fcntl: \(String(cString: strerror(errno)))")
-        }
+        let socket: Int32
         do throws(ChildProcess.Failure) {
-            pid = try ChildProcess.start(
-                path: executable,
-                arguments: arguments,
-                environment: [],
-                descriptors: [nil, nil, 2, theirs]
-            )
+            (pid, socket) = try PrivilegedChild.start(executable: executable, arguments: arguments)
         } catch {
-            close(ours)
             throw .passwordWriter("\(error)")
         }
-        connection = Mutex(Connection(socket: ours, pid: pid))
+        connection = Mutex(Connection(socket: socket, pid: pid))
         self.timeout = timeout
         self.threadPool = threadPool
         self.logger = logger
@@ -120,15 +99,9 @@ package final class PasswordWriterClient: PasswordChanging {
             return connection.pid
         }
         guard let pid else { return }
-        let deadline = ContinuousClock.now + .seconds(5)
-        while ChildProcess.reap(pid, blocking: false) == nil {
-            guard ContinuousClock.now < deadline else {
-                // Root only: once the daemon has dropped its privileges it may not signal its root child.
-                kill(pid, SIGKILL)
-                logger.warning("password writer did not stop", metadata: ["pid": "\(pid)"])
-                return
-            }
-            usleep(10_000)
+        guard PrivilegedChild.reap(pid, within: .seconds(5)) else {
+            logger.warning("password writer did not stop", metadata: ["pid": "\(pid)"])
+            return
         }
         logger.info("password writer stopped", metadata: ["pid": "\(pid)"])
     }

@@ -7,7 +7,9 @@ import Glibc
 ///
 /// The child gets only the descriptors 0, 1 and 2 (the pipes; standard error joins standard output): everything else
 /// the daemon holds (listening sockets, the database, the TLS key) is closed by `posix_spawn` before `exec`. Its
-/// signal mask is empty and `SIGPIPE` is back to its default, whatever the daemon did with them.
+/// signal mask is empty and `SIGPIPE` is back to its default, whatever the daemon did with them. It leads a process
+/// group of its own, and the timeout kills the whole group: Postfix's `sendmail` waits for a `postdrop` child, which
+/// would otherwise live on under PID 1.
 package enum ChildProcess {
     /// How the child ended.
     package enum Termination: Sendable, Equatable {
@@ -33,14 +35,14 @@ package enum ChildProcess {
         case spawn(path: String, code: Int32)
         /// A pipe could not be made or used.
         case system(operation: String, code: Int32)
-        /// The child did not finish in time; it was killed.
-        case timedOut
+        /// The child did not finish in time; it was killed with its process group. `output` is what it had written.
+        case timedOut(output: [UInt8])
 
         package var description: String {
             switch self {
             case .spawn(let path, let code): return SystemError.describe("spawn", path, code)
             case .system(let operation, let code): return "\(operation): \(String(cString: strerror(code)))"
-            case .timedOut: return "timed out; killed"
+            case .timedOut: return "timed out; killed with its process group"
             }
         }
     }
@@ -73,7 +75,8 @@ package enum ChildProcess {
                 path: path,
                 arguments: [path] + arguments,
                 environment: environment,
-                descriptors: [stdin.read, output.write, output.write]
+                descriptors: [stdin.read, output.write, output.write],
+                newProcessGroup: true
             )
         } catch {
             for fd in [stdin.read, stdin.write, output.read, output.write] { close(fd) }
@@ -121,12 +124,13 @@ package enum ChildProcess {
     /// The child's descriptor `i` is `descriptors[i]` (`nil`: `/dev/null`), and it gets no other: the rest are closed
     /// before `exec`. The moves run in order, so a descriptor given must not be a lower target, overwritten before it
     /// is moved (one above the last target always qualifies). Its signal mask is empty and the usual signals are back
-    /// to their defaults.
+    /// to their defaults. With `newProcessGroup` it leads a process group of its own, whose id is its pid.
     package static func start(
         path: String,
         arguments: [String],
         environment: [String],
-        descriptors: [Int32?]
+        descriptors: [Int32?],
+        newProcessGroup: Bool = false
     ) throws(Failure) -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -154,7 +158,12 @@ package enum ChildProcess {
             sigaddset(&defaults, signal)
         }
         posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
+        if newProcessGroup {
+            posix_spawnattr_setpgroup(&attributes, 0)
+            flags |= POSIX_SPAWN_SETPGROUP
+        }
+        posix_spawnattr_setflags(&attributes, Int16(flags))
 
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup($0) } + [nil]
@@ -200,7 +209,7 @@ package enum ChildProcess {
         }
         while inputFD != nil || (outputFD != nil && termination == nil) {
             let left = milliseconds(until: deadline)
-            guard left > 0 else { return try killAfterTimeout(pid) }
+            guard left > 0 else { return try killAfterTimeout(pid, output: output) }
             var polled: [pollfd] = []
             if let fd = inputFD { polled.append(pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)) }
             if let fd = outputFD { polled.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
@@ -235,18 +244,19 @@ package enum ChildProcess {
             if termination == nil { termination = reap(pid, blocking: false) }
         }
         while termination == nil {
-            guard milliseconds(until: deadline) > 0 else { return try killAfterTimeout(pid) }
+            guard milliseconds(until: deadline) > 0 else { return try killAfterTimeout(pid, output: output) }
             usleep(2000)
             termination = reap(pid, blocking: false)
         }
-        guard let termination else { throw .timedOut }
+        guard let termination else { throw .timedOut(output: output) }
         return Outcome(termination: termination, output: output, consumedInput: consumedInput)
     }
 
-    private static func killAfterTimeout(_ pid: pid_t) throws(Failure) -> Outcome {
-        kill(pid, SIGKILL)
+    /// Kills the child's whole process group (it leads it), so nothing it started outlives it, and reaps the child.
+    private static func killAfterTimeout(_ pid: pid_t, output: [UInt8]) throws(Failure) -> Outcome {
+        kill(-pid, SIGKILL)
         _ = reap(pid, blocking: true)
-        throw .timedOut
+        throw .timedOut(output: output)
     }
 
     /// The child's termination once it has ended (reaping it), `nil` while it runs.

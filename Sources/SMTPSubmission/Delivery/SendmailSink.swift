@@ -11,7 +11,8 @@
 /// The message goes in with LF line endings, the form local submission expects (Postfix and Exim take CRLF too, but
 /// Sendmail 8 would keep the CRs). Exit status 0 means the MTA queued it. Status 75 (`EX_TEMPFAIL`), a signal, a
 /// command that cannot be started or that exits before reading the whole message, or one that outlives ``timeout``
-/// (it is then killed) is a temporary failure: the client is told to try again later. Any other status is permanent.
+/// (it is then killed with every process it started) is a temporary failure: the client is told to try again later.
+/// Any other status is permanent.
 public struct SendmailSink: MessageSink {
     /// The command, an absolute path.
     public let path: String
@@ -47,6 +48,8 @@ public struct SendmailSink: MessageSink {
                     input: input,
                     timeout: timeout
                 )
+            } catch .timedOut(let output) {
+                throw .temporary(reason: Self.timeoutReason(path: path, timeout: timeout, output: output))
             } catch {
                 throw .temporary(reason: "\(path): \(error)")
             }
@@ -79,6 +82,18 @@ public struct SendmailSink: MessageSink {
         case .signaled(let signal):
             throw .temporary(reason: "\(path) was killed by signal \(signal)\(said)")
         }
+    }
+
+    /// Why the command was killed, and the fix when its output shows Postfix's `postdrop` failing to write the
+    /// maildrop queue: it retries for ever instead of failing, which is how a daemon's user outside group `postdrop`
+    /// (or a unit with `NoNewPrivileges=yes`, which ignores postdrop's setgid bit) shows.
+    static func timeoutReason(path: String, timeout: Duration, output: [UInt8]) -> String {
+        let said = summary(of: output)
+        let killed = "\(path) timed out after \(timeout); killed with its process group\(said)"
+        guard said.contains("postdrop") || said.contains("maildrop") else { return killed }
+        // The fix first: a log line keeps only the start of a long reason.
+        return "Postfix's postdrop cannot write its maildrop queue: add the daemon's user to group postdrop "
+            + "(adduser USER postdrop, restart); " + killed
     }
 
     /// `": first line of output"`, printable, at most 200 characters; empty when the command said nothing.

@@ -3,10 +3,6 @@ import Logging
 import PasswordService
 import SASLDB
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// `sasl-smtpd password-writer`: the privileged half of the password service, started by `serve` (as root, before it
 /// drops its privileges) with its end of the socket pair as descriptor 3. Hidden: it is not run by hand.
 ///
@@ -26,14 +22,7 @@ struct PasswordWriterCommand: ParsableCommand {
     var settings: [String] = []
 
     func run() throws {
-        // The daemon manages it: a SIGHUP reloads the daemon, a terminal's SIGINT stops the daemon, which then
-        // closes the socket; a daemon gone mid-reply must not kill it either.
-        for ignored in [SIGHUP, SIGINT, SIGPIPE] { signal(ignored, SIG_IGN) }
-        let socket = PasswordWriterClient.writerDescriptor
-        guard PasswordWriter.isPacketSocket(socket) else {
-            printError("password-writer is started by sasl-smtpd serve, with its socket as descriptor \(socket)")
-            throw ExitCode.failure
-        }
+        let socket = try HelperSocket.take(for: Self.name)
         LoggingSystem.bootstrap { label in KeyValueLogHandler(label: label) }
         let logger = Logger(label: "password-writer")
         do {

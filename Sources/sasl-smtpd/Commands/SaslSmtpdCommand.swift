@@ -1,4 +1,5 @@
 import ArgumentParser
+import SASLDB
 
 /// `sasl-smtpd`: the SMTP submission daemon (the default subcommand, `serve`) and its test client.
 @main
@@ -7,7 +8,8 @@ struct SaslSmtpdCommand: ParsableCommand {
         commandName: "sasl-smtpd",
         abstract: "An SMTP submission server that authenticates against a Cyrus sasldb2 file.",
         discussion: "Without a subcommand, runs the daemon (serve). See sasl-smtpd(8).",
-        subcommands: [ServeCommand.self, SMTPTestCommand.self, PasswordWriterCommand.self],
+        version: PackageVersion.text,
+        subcommands: [ServeCommand.self, SMTPTestCommand.self, PasswordWriterCommand.self, TLSReaderCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 }

@@ -4,8 +4,9 @@ import SMTPSubmission
 import Glibc
 #endif
 
-/// `--check-config`: everything the daemon would check before serving, without binding or switching user; prints the
-/// effective configuration on standard output and each problem on standard error.
+/// `--check-config`: everything the daemon would check before serving, without binding or switching user, including
+/// what the user it will serve as must read and write; prints the effective configuration on standard output and each
+/// problem on standard error.
 struct ConfigurationCheck {
     let configuration: DaemonConfiguration
     let warnings: [String]
@@ -55,19 +56,10 @@ struct ConfigurationCheck {
             if let warning = try FileChecks.checkDatabase(configuration.sasldbPath) { warnings.append(warning) }
         }
         attempt { () throws(ConfigurationError) in _ = try configuration.loadSenderLoginMap() }
-        switch configuration.sink {
-        case .maildir(let directory):
-            let parent = FileChecks.directoryName(of: directory)
-            if access(directory, F_OK) != 0 && access(parent, F_OK) != 0 {
-                errors.append("sink \(configuration.sink): neither \(directory) nor its parent \(parent) exists")
-            }
-        case .sendmail(let path):
-            if !FileChecks.isExecutable(path) {
-                errors.append("sink \(configuration.sink): \(path) is not an executable file")
-            }
-        case .smtp, .lmtp:
-            break
+        if case .sendmail(let path) = configuration.sink, !FileChecks.isExecutable(path) {
+            errors.append("sink \(configuration.sink): \(path) is not an executable file")
         }
+        errors += Self.userProblems(configuration, identity: identity)
 
         print(configuration.effectiveText)
         // As comments, so the output still reads as a configuration file.

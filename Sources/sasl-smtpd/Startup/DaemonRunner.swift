@@ -9,9 +9,9 @@ import Glibc
 #endif
 
 /// Starts and runs the daemon, in Postfix's order: read the configuration, the certificate and the key as root,
-/// check the files it trusts, start the privileged password writer, bind the listeners, drop to the configured user
-/// and group before the first connection is accepted, then serve until SIGTERM or SIGINT (graceful: sessions finish
-/// their message), reloading on SIGHUP.
+/// check the files it trusts, start the privileged password writer and TLS reader, bind the listeners, drop to the
+/// configured user and group before the first connection is accepted, then serve until SIGTERM or SIGINT (graceful:
+/// sessions finish their message), reloading on SIGHUP.
 struct DaemonRunner {
     let configuration: DaemonConfiguration
     let source: ConfigurationSource
@@ -37,6 +37,8 @@ struct DaemonRunner {
 
         let writer = try startPasswordWriter(identity: identity)
         defer { writer?.stop() }
+        let tlsReader = try startTLSReader(identity: identity)
+        defer { tlsReader?.stop() }
         let passwordServer = try makePasswordServer(tls: tls, identity: identity, writer: writer)
         let server: SMTPServer
         do throws(SMTPServerError) {
@@ -61,6 +63,7 @@ struct DaemonRunner {
             server: server,
             passwordServer: passwordServer,
             passwordWriterInUse: writer != nil,
+            tlsReader: tlsReader,
             logger: logger
         )
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
@@ -157,6 +160,14 @@ struct DaemonRunner {
         } catch {
             throw ConfigurationError("\(error)")
         }
+    }
+
+    /// The root reader of the certificate and key when the daemon serves TLS and starts as root to drop to
+    /// `identity`, `nil` otherwise: a reload reads them again, and they may lie where only root may look (certbot's
+    /// `/etc/letsencrypt/live` and `archive` are 0700).
+    private func startTLSReader(identity: RunIdentity?) throws(ConfigurationError) -> TLSReader? {
+        guard configuration.needsTLS, let identity else { return nil }
+        return try TLSReader(configuration: configuration, identity: identity, logger: logger)
     }
 
     /// The poppassd server, `nil` when no password socket is configured. The local socket's directory is created

@@ -72,6 +72,12 @@ enum FileChecks {
         return errno == ENOENT ? nil : SystemInfo.describe(errno)
     }
 
+    /// Whether `path` names something (following symbolic links).
+    static func exists(_ path: String) -> Bool {
+        var status = stat()
+        return stat(path, &status) == 0
+    }
+
     /// Whether `path` is an executable regular file.
     static func isExecutable(_ path: String) -> Bool {
         var status = stat()

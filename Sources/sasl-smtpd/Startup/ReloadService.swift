@@ -9,9 +9,10 @@ import Glibc
 #endif
 
 /// Reloads on SIGHUP, without dropping a session: the configuration file (host name, mechanisms, limits, sender map,
-/// database path, log level) and the certificate and key. New connections get the new values; sessions in progress
-/// keep theirs. The password services take the new policy, database path and certificate the same way. A
-/// configuration or certificate that does not load is logged and the running one kept.
+/// database path, log level) and the certificate and key (through the root ``TLSReader`` once the daemon has dropped
+/// root). New connections get the new values; sessions in progress keep theirs. The password services take the new
+/// policy, database path and certificate the same way. A configuration or certificate that does not load is logged
+/// and the running one kept.
 ///
 /// Listeners, the sink, the user and the connection limits need a restart; a changed value is logged as such.
 struct ReloadService: Service {
@@ -22,6 +23,8 @@ struct ReloadService: Service {
     let passwordServer: PoppassdServer?
     /// Whether a privileged writer makes the changes: it keeps the database, realm and policy it was started with.
     let passwordWriterInUse: Bool
+    /// The root reader of the certificate and key, when the daemon has dropped root.
+    let tlsReader: TLSReader?
     let logger: Logger
 
     func run() async throws {
@@ -67,7 +70,13 @@ struct ReloadService: Service {
             }
             if configuration.needsTLS {
                 let owners = TLSMaterial.keyOwners(identity: identity)
-                let (tls, warnings) = try TLSMaterial.load(configuration, keyOwners: owners)
+                if let tlsReader, !tlsReader.reads(configuration) {
+                    logger.warning(
+                        "changed key needs a restart",
+                        metadata: ["key": "tls_certificate or tls_key", "for": "reading them as root"]
+                    )
+                }
+                let (tls, warnings) = try TLSMaterial.load(configuration, keyOwners: owners, reader: tlsReader)
                 for warning in warnings { logger.warning("certificate", metadata: ["detail": .string(warning)]) }
                 do {
                     try server.reloadTLS(tls)

@@ -8,14 +8,24 @@ import Glibc
 enum TLSMaterial {
     /// Reads the certificate and key of `configuration`, refusing a key open to others, and returns the server's TLS
     /// configuration with warnings about the certificate (a name that is not `hostname`, a close expiry).
+    ///
+    /// With a `reader` (a daemon that has dropped root), the root reader reads the files it was started with; files
+    /// that a reload renamed are read by the daemon itself, as its user.
     static func load(
         _ configuration: DaemonConfiguration,
-        keyOwners: Set<uid_t>
+        keyOwners: Set<uid_t>,
+        reader: TLSReader? = nil
     ) throws(ConfigurationError) -> (SMTPTLSConfiguration, [String]) {
-        let certificate = try FileChecks.readCertificate(configuration.tlsCertificate)
-        let warnings = try certificateWarnings(certificate, configuration: configuration)
-        var key = try FileChecks.readPrivateKey(configuration.tlsKey, allowedOwners: keyOwners)
+        var certificate: [UInt8]
+        var key: [UInt8]
+        if let reader, reader.reads(configuration) {
+            (certificate, key) = try reader.read()
+        } else {
+            certificate = try FileChecks.readCertificate(configuration.tlsCertificate)
+            key = try FileChecks.readPrivateKey(configuration.tlsKey, allowedOwners: keyOwners)
+        }
         defer { for index in key.indices { key[index] = 0 } }
+        let warnings = try certificateWarnings(certificate, configuration: configuration)
         return (configuration.tlsConfiguration(certificateChain: certificate, privateKey: key), warnings)
     }
 

@@ -57,7 +57,9 @@ struct CheckCommand: ParsableCommand {
             throw SASLDBError.io(path: store.path, operation: "stat", errno: errno)
         }
         let mode = status.st_mode & 0o7777
-        report.note("owner: uid \(status.st_uid), gid \(status.st_gid), mode \(String(mode, radix: 8))")
+        report.note(
+            "owner: \(Host.userName(status.st_uid)):\(Host.groupName(status.st_gid)), mode \(String(mode, radix: 8))"
+        )
         if mode & 0o004 != 0 {
             report.problem("other users can read the secrets; fix with: chmod o-r \(store.path)")
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SASLDB
 
 /// The root command: only subcommands, each a file of its own.
 struct SasldbCommand: ParsableCommand {
@@ -19,5 +20,5 @@ struct SasldbCommand: ParsableCommand {
     )
 
     /// The version printed by `--version`.
-    static let version = "0.1.0"
+    static let version = PackageVersion.text
 }

@@ -36,4 +36,16 @@ enum Host {
         guard let entry = getpwuid(getuid()), let name = entry.pointee.pw_name else { return nil }
         return String(cString: name)
     }
+
+    /// The name of the account `uid`, its number where the password database has none.
+    static func userName(_ uid: uid_t) -> String {
+        guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return "\(uid)" }
+        return String(cString: name)
+    }
+
+    /// The name of the group `gid`, its number where the group database has none.
+    static func groupName(_ gid: gid_t) -> String {
+        guard let entry = getgrgid(gid), let name = entry.pointee.gr_name else { return "\(gid)" }
+        return String(cString: name)
+    }
 }
