@@ -289,7 +289,7 @@ final class GuideTests: XCTestCase {
 
         """.write(toFile: configuration, atomically: true, encoding: .utf8)
         let before = try TestSupport.run(bin + "/sasl-smtpd", ["--config", configuration, "--check-config"])
-        XCTAssertTrue(before.stdoutText.contains("poppassd_listen = 127.0.0.1:106"), before.stdoutText)
+        XCTAssertTrue(before.stdoutText.contains("poppassd_listen =\n"), before.stdoutText)
         XCTAssertTrue(before.stdoutText.contains("passwd_socket = /run/sasl-smtpd/passwd.sock"), before.stdoutText)
         let handle = try XCTUnwrap(FileHandle(forWritingAtPath: configuration))
         handle.seekToEndOfFile()

@@ -234,12 +234,14 @@ final class DaemonConfigurationTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("user no-such-user-4711 does not exist"), result.stderr)
     }
 
-    func testPasswordServicesAreOnLoopbackAndTheLocalSocketByDefault() throws {
+    /// The local socket (own account only) is on by default; poppassd over TCP, where any local process may change
+    /// any account whose password it knows, is off until a web mailer needs it.
+    func testTheLocalSocketIsOnAndPoppassdOffByDefault() throws {
         let directory = try SinkTestSupport.makeDirectory(self)
         let result = try run(["--config", try plainConfiguration(directory), "--check-config"])
         XCTAssertEqual(result.status, 0, result.stderr)
         for line in [
-            "poppassd_listen = 127.0.0.1:106", "poppassd_tls_listen =", "passwd_socket = /run/sasl-smtpd/passwd.sock",
+            "poppassd_listen =", "poppassd_tls_listen =", "passwd_socket = /run/sasl-smtpd/passwd.sock",
             "poppassd_timeout = 120", "password_min_length = 8", "password_max_length = 256",
             "password_common_list =",
         ] {

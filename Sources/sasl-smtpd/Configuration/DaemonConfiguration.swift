@@ -38,7 +38,9 @@ struct DaemonConfiguration: Equatable, Sendable {
     var drainTimeout = 30
     var receivedHeader = true
     var receivedHeaderClientAddress = true
-    var poppassdListen = [ListenAddress(host: "127.0.0.1", port: 106)]
+    /// Off unless a web mailer needs it: the TCP listener cannot tell which local account connects, so any local user
+    /// who knows another's current password could change it there (the local socket allows one's own account only).
+    var poppassdListen: [ListenAddress] = []
     var poppassdTLSListen: [ListenAddress] = []
     var passwdSocket = "/run/sasl-smtpd/passwd.sock"
     var poppassdTimeout = 120
