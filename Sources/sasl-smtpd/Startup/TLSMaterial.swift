@@ -1,4 +1,5 @@
 import SMTPSubmission
+import ServerKit
 
 #if canImport(Glibc)
 import Glibc
@@ -11,7 +12,7 @@ enum TLSMaterial {
     static func load(
         _ configuration: DaemonConfiguration,
         keyOwners: Set<uid_t>
-    ) throws(ConfigurationError) -> (SMTPTLSConfiguration, [String]) {
+    ) throws(ConfigurationError) -> (ServerTLSConfiguration, [String]) {
         let certificate = try FileChecks.readCertificate(configuration.tlsCertificate)
         let warnings = try certificateWarnings(certificate, configuration: configuration)
         var key = try FileChecks.readPrivateKey(configuration.tlsKey, allowedOwners: keyOwners)
