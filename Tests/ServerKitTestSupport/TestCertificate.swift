@@ -13,7 +13,7 @@ package enum TestCertificate {
     private static let made: Result<Files, TestSupportError> = {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent(
-                "smtp-server-tests-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)"
+                "server-tests-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)"
             )
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -10,7 +10,9 @@ import Synchronization
 /// accepted messages handed to a ``MessageSink``.
 ///
 /// Embedding takes a configuration, a session configuration (host name, credentials, mechanisms, limits), a sink and a
-/// logger; run it in a `ServiceGroup`, which stops it gracefully on SIGTERM:
+/// logger; run it in a `ServiceGroup`, which stops it gracefully on SIGTERM. `ServerTLSConfiguration` comes from
+/// ServerKit, which every service of the package builds on (`import ServerKit`); `Examples/EmbeddedSubmission` is a
+/// complete program, walked through in <doc:EmbeddingTheServer>:
 ///
 /// ```swift
 /// let server = try SMTPServer(
