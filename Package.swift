@@ -180,7 +180,6 @@ let package = Package(
                 "SMTPSubmission",
                 "ServerKit",
                 "ServerKitTestSupport",
-                "CCrypto",
                 "SASLMechanisms",
                 "SASLDB",
                 .product(name: "NIOCore", package: "swift-nio"),
