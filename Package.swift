@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .library(name: "SASLDB", targets: ["SASLDB"]),
         .library(name: "SASLMechanisms", targets: ["SASLMechanisms"]),
+        .library(name: "ServerKit", targets: ["ServerKit"]),
         .library(name: "SMTPSubmission", targets: ["SMTPSubmission"]),
         .library(name: "PasswordChange", targets: ["PasswordChange"]),
         .library(name: "PasswordService", targets: ["PasswordService"]),
@@ -53,11 +54,22 @@ let package = Package(
             dependencies: ["SASLDB"]
         ),
         .target(
-            name: "SMTPSubmission",
+            name: "ServerKit",
             dependencies: [
                 "SASLDB",
                 "CCrypto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "SMTPSubmission",
+            dependencies: [
+                "SASLDB",
                 "SASLMechanisms",
+                "ServerKit",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -74,7 +86,7 @@ let package = Package(
             name: "PasswordService",
             dependencies: [
                 "PasswordChange",
-                "SMTPSubmission",
+                "ServerKit",
                 "SASLDB",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -87,6 +99,7 @@ let package = Package(
             name: "sasl-smtpd",
             dependencies: [
                 "SMTPSubmission",
+                "ServerKit",
                 "PasswordChange",
                 "PasswordService",
                 "SASLDB",
@@ -128,6 +141,18 @@ let package = Package(
             ],
             path: "Benchmarks/SMTPLoad"
         ),
+        .executableTarget(
+            name: "EmbeddedSubmission",
+            dependencies: [
+                "SMTPSubmission",
+                "ServerKit",
+                "SASLDB",
+                "SASLMechanisms",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Examples/EmbeddedSubmission"
+        ),
         .testTarget(
             name: "SASLDBTests",
             dependencies: ["SASLDB"]
@@ -140,11 +165,33 @@ let package = Package(
             name: "SASLMechanismsTests",
             dependencies: ["SASLMechanisms", "SASLDB"]
         ),
+        .target(
+            name: "ServerKitTestSupport",
+            dependencies: [
+                "ServerKit",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            path: "Tests/ServerKitTestSupport"
+        ),
+        .testTarget(
+            name: "ServerKitTests",
+            dependencies: [
+                "ServerKit",
+                "ServerKitTestSupport",
+                "CCrypto",
+                "SASLDB",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .testTarget(
             name: "SMTPSubmissionTests",
             dependencies: [
                 "SMTPSubmission",
-                "CCrypto",
+                "ServerKit",
+                "ServerKitTestSupport",
                 "SASLMechanisms",
                 "SASLDB",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -169,6 +216,8 @@ let package = Package(
             dependencies: [
                 "PasswordService",
                 "PasswordChange",
+                "ServerKit",
+                "ServerKitTestSupport",
                 "SMTPSubmission",
                 "SASLMechanisms",
                 "SASLDB",

@@ -5,7 +5,11 @@ cd "$(dirname "$0")/.."
 
 ./scripts/install-deps.sh
 swift build --build-tests
-swift format lint --strict --recursive Sources Tests Benchmarks/MechanismBenchmark Benchmarks/SMTPLoad
+# The layering of Docs/architecture.md: no service target on another, nothing shared on a service or an executable.
+# The script's own tests first: it must refuse the crafted bad graphs before its pass on ours means anything.
+python3 scripts/test_check_target_graph.py
+python3 scripts/check-target-graph.py
+swift format lint --strict --recursive Sources Tests Examples Benchmarks/MechanismBenchmark Benchmarks/SMTPLoad
 # The DocC catalog of every library product (Sources/<Target>/<Target>.docc), built with swift-docc-plugin into
 # .build/plugins/Swift-DocC/outputs; a documentation error fails the run.
 libraries=$(swift package dump-package | python3 -c '

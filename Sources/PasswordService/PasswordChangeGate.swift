@@ -2,7 +2,7 @@ import NIOCore
 import NIOPosix
 import PasswordChange
 import SASLDB
-import SMTPSubmission
+import ServerKit
 import Synchronization
 
 /// What stands between a poppassd request and the change: the local socket's rule that a user changes their own

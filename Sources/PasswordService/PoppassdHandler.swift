@@ -1,7 +1,7 @@
 import Logging
 import NIOCore
 import PasswordChange
-import SMTPSubmission
+import ServerKit
 
 /// Runs one poppassd dialogue: feeds lines to the ``PoppassdSession`` and carries out its effects (replies, pauses,
 /// the change through the ``PasswordChangeGate``, closing), with a timeout per line and one for the whole dialogue.

@@ -3,7 +3,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import PasswordChange
-import SMTPSubmission
+import ServerKit
 import ServiceLifecycle
 import Synchronization
 
@@ -15,7 +15,7 @@ import Glibc
 /// Unix-domain socket for local users, all speaking the dialogue of ``PoppassdSession`` and changing passwords
 /// through a ``PasswordChanger`` in-process or through a privileged writer process (``PasswordChanging``).
 ///
-/// Run it in the same `ServiceGroup` as the ``SMTPServer``: graceful shutdown stops accepting, lets a change in
+/// Run it in the same `ServiceGroup` as the SMTP server (`SMTPServer`): graceful shutdown stops accepting, lets a change in
 /// progress finish and be answered, ends idle dialogues with a `500`, and closes what is left after
 /// ``PoppassdServerConfiguration/drainTimeout``. The changer writes the store the SMTP server reads per lookup, so the
 /// next AUTH sees a new password without a restart.
@@ -133,7 +133,7 @@ public final class PoppassdServer: Service, Sendable {
     /// Reloads the certificate and key for new connections.
     ///
     /// - Throws: ``PasswordServiceError/tls(_:)``; the previous material then stays in use.
-    public func reloadTLS(_ configuration: SMTPTLSConfiguration) throws(PasswordServiceError) {
+    public func reloadTLS(_ configuration: ServerTLSConfiguration) throws(PasswordServiceError) {
         let context = try Self.loadTLS(configuration)
         state.withLock { $0.tls = context }
     }
@@ -150,9 +150,9 @@ public final class PoppassdServer: Service, Sendable {
 
     // MARK: - Listening
 
-    private static func loadTLS(_ configuration: SMTPTLSConfiguration) throws(PasswordServiceError) -> NIOSSLContext {
+    private static func loadTLS(_ configuration: ServerTLSConfiguration) throws(PasswordServiceError) -> NIOSSLContext {
         do {
-            return try SMTPTLSMaterial(configuration).context
+            return try ServerTLSMaterial(configuration).context
         } catch {
             throw .tls("\(error)")
         }
@@ -186,7 +186,11 @@ public final class PoppassdServer: Service, Sendable {
     }
 
     private func bindLocalSocket(_ path: String) async throws -> any Channel {
-        try LocalSocketFile.removeStale(path)
+        do {
+            try LocalSocketFile.removeStale(path)
+        } catch {
+            throw PasswordServiceError.localSocket(error.detail)
+        }
         let bootstrap = serverBootstrap { channel in
             PeerCredentials.of(channel).flatMapThrowing { credentials in
                 try self.initialize(channel, client: .local(uid: credentials.uid), tls: false)
@@ -202,7 +206,7 @@ public final class PoppassdServer: Service, Sendable {
             try LocalSocketFile.openToEveryone(path)
         } catch {
             try? await channel.close()
-            throw error
+            throw PasswordServiceError.localSocket(error.detail)
         }
         return channel
     }

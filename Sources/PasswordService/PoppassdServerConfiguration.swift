@@ -1,6 +1,6 @@
 import NIOCore
 import PasswordChange
-import SMTPSubmission
+import ServerKit
 
 /// How a ``PoppassdServer`` listens and bounds its dialogues.
 public struct PoppassdServerConfiguration: Sendable {
@@ -36,7 +36,7 @@ public struct PoppassdServerConfiguration: Sendable {
     /// decides whose password it may change. Its directory must exist.
     public var localSocketPath: String?
     /// The certificate and key; required by an ``Listener/implicitTLS`` listener.
-    public var tls: SMTPTLSConfiguration?
+    public var tls: ServerTLSConfiguration?
     /// How long the client may take to send each line: a client that stops mid-dialogue is cut off, and nothing has
     /// changed (the change happens only once `newpass` is complete).
     public var lineTimeout: TimeAmount
@@ -69,7 +69,7 @@ public struct PoppassdServerConfiguration: Sendable {
     public init(
         listeners: [Listener],
         localSocketPath: String? = nil,
-        tls: SMTPTLSConfiguration? = nil,
+        tls: ServerTLSConfiguration? = nil,
         lineTimeout: TimeAmount = .seconds(30),
         sessionTimeout: TimeAmount = .seconds(120),
         sessionLimits: PoppassdSession.Limits = PoppassdSession.Limits(),

@@ -1,5 +1,6 @@
 import Foundation
 import PasswordService
+import ServerKitTestSupport
 import XCTest
 
 #if canImport(Glibc)

@@ -4,6 +4,7 @@ import PasswordChange
 import PasswordService
 import SASLDB
 import SMTPSubmission
+import ServerKit
 import Synchronization
 import XCTest
 
@@ -265,7 +266,7 @@ final class PoppassdServerTests: XCTestCase {
         XCTAssertEqual(made.status, 0, made.output)
         let fixture = try start {
             $0.listeners = [.init(host: "127.0.0.1", port: 0, implicitTLS: true)]
-            $0.tls = SMTPTLSConfiguration(
+            $0.tls = ServerTLSConfiguration(
                 certificateChainPath: directory + "/cert.pem",
                 privateKeyPath: directory + "/key.pem"
             )

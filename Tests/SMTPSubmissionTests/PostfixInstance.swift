@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import ServerKitTestSupport
 import XCTest
 
 /// A private Postfix (Debian's package) that takes mail on a loopback port of its own and relays all of it through

@@ -1,4 +1,5 @@
 import Foundation
+import ServerKitTestSupport
 import XCTest
 
 @testable import SMTPSubmission

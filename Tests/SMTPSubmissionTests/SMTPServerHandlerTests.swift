@@ -4,6 +4,7 @@ import NIOEmbedded
 import NIOPosix
 import SASLDB
 import SASLMechanisms
+import ServerKit
 import XCTest
 
 @testable import SMTPSubmission

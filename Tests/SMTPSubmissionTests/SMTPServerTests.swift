@@ -2,6 +2,8 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
+import ServerKit
+import ServerKitTestSupport
 import ServiceLifecycle
 import Synchronization
 import XCTest
@@ -334,10 +336,10 @@ final class SMTPServerTests: XCTestCase {
         XCTAssertEqual(made.status, 0, made.standardError)
         XCTAssertThrowsError(
             try server.server.reloadTLS(
-                SMTPTLSConfiguration(certificateChainPath: certificate, privateKeyPath: "/none")
+                ServerTLSConfiguration(certificateChainPath: certificate, privateKeyPath: "/none")
             )
         )
-        try server.server.reloadTLS(SMTPTLSConfiguration(certificateChainPath: certificate, privateKeyPath: key))
+        try server.server.reloadTLS(ServerTLSConfiguration(certificateChainPath: certificate, privateKeyPath: key))
         let result = await runProcess(
             "/bin/sh",
             [

@@ -4,6 +4,8 @@ import NIOEmbedded
 import NIOSSL
 import NIOTLS
 import SASLMechanisms
+import ServerKit
+import ServerKitTestSupport
 import XCTest
 
 @testable import SMTPSubmission
@@ -175,40 +177,25 @@ final class STARTTLSTests: XCTestCase {
         XCTAssertEqual(material.channelBindings.first?.data.map { String(format: "%02x", $0) }.joined(), hex)
     }
 
-    func testSignatureHashesMapAsRFC5929Says() throws {
-        // A hand-made DER skeleton: SEQUENCE { SEQUENCE {}, SEQUENCE { OID } }.
-        func certificate(oid: [UInt8]) -> [UInt8] {
-            let algorithm: [UInt8] = [0x30, UInt8(oid.count + 2), 0x06, UInt8(oid.count)] + oid
-            let body: [UInt8] = [0x30, 0x00] + algorithm
-            return [0x30, UInt8(body.count)] + body
-        }
-        let rsa: [UInt8] = [0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01]
-        let ecdsa: [UInt8] = [0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03]
-        XCTAssertEqual(TLSServerEndPoint.signatureHash(ofCertificate: certificate(oid: rsa + [0x05])), .sha256)
-        XCTAssertEqual(TLSServerEndPoint.signatureHash(ofCertificate: certificate(oid: rsa + [0x04])), .sha256)
-        XCTAssertEqual(TLSServerEndPoint.signatureHash(ofCertificate: certificate(oid: rsa + [0x0C])), .sha384)
-        XCTAssertEqual(TLSServerEndPoint.signatureHash(ofCertificate: certificate(oid: ecdsa + [0x04])), .sha512)
-        XCTAssertNil(TLSServerEndPoint.signatureHash(ofCertificate: certificate(oid: [0x2B, 0x65, 0x70])))
-        XCTAssertNil(TLSServerEndPoint.signatureHash(ofCertificate: [0x30, 0x05, 0x30]))
-    }
-
     func testUnreadableKeyIsReportedWithItsPath() throws {
         let files = try TestCertificate.files()
-        let configuration = SMTPTLSConfiguration(
-            certificateChainPath: files.certificatePath,
-            privateKeyPath: "/nonexistent/key.pem"
+        let configuration = SMTPServerConfiguration(
+            listeners: [.init(host: "127.0.0.1", port: 0, kind: .submission)],
+            tls: ServerTLSConfiguration(
+                certificateChainPath: files.certificatePath,
+                privateKeyPath: "/nonexistent/key.pem"
+            )
         )
-        XCTAssertThrowsError(try SMTPTLSMaterial(configuration)) { error in
+        XCTAssertThrowsError(
+            try SMTPServer(
+                configuration: configuration,
+                sessionConfiguration: try .serverTest(),
+                sink: RecordingSink(),
+                logger: RecordingLogHandler.logger(logs)
+            )
+        ) { error in
             XCTAssertEqual(error as? SMTPServerError, .tlsUnreadable)
             XCTAssertTrue("\(error)".contains("/nonexistent/key.pem"))
         }
-    }
-
-    func testPEMBytesLoadLikeFiles() throws {
-        let files = try TestCertificate.files()
-        let chain = try [UInt8](Data(contentsOf: URL(fileURLWithPath: files.certificatePath)))
-        let key = try [UInt8](Data(contentsOf: URL(fileURLWithPath: files.keyPath)))
-        let material = try SMTPTLSMaterial(SMTPTLSConfiguration(source: .pem(certificateChain: chain, privateKey: key)))
-        XCTAssertEqual(material.channelBindings, try TestCertificate.material().channelBindings)
     }
 }

@@ -5,147 +5,13 @@ import NIOEmbedded
 import NIOSSL
 import SASLDB
 import SASLMechanisms
+import ServerKit
+import ServerKitTestSupport
 import ServiceLifecycle
 import Synchronization
 import XCTest
 
 @testable import SMTPSubmission
-
-/// A self-signed certificate made with the openssl CLI into a temporary directory, once per test process.
-enum TestCertificate {
-    struct Files: Sendable {
-        var directory: URL
-        var certificatePath: String
-        var keyPath: String
-    }
-
-    private static let made: Result<Files, TestSupportError> = {
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent(
-                "smtp-server-tests-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)"
-            )
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        } catch {
-            return .failure(TestSupportError("cannot create \(directory.path): \(error)"))
-        }
-        let certificate = directory.appendingPathComponent("cert.pem").path
-        let key = directory.appendingPathComponent("key.pem").path
-        let result = ProcessRunner.run(
-            "/usr/bin/openssl",
-            [
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "2",
-                "-keyout", key, "-out", certificate, "-subj", "/CN=localhost",
-                "-addext", "subjectAltName=DNS:localhost,DNS:mail.example.org,IP:127.0.0.1",
-            ],
-            timeout: 60
-        )
-        guard result.status == 0 else {
-            return .failure(TestSupportError("openssl req failed: \(result.standardError)"))
-        }
-        return .success(Files(directory: directory, certificatePath: certificate, keyPath: key))
-    }()
-
-    /// The certificate and key files (RSA-2048, SHA-256, CN and SAN localhost / mail.example.org / 127.0.0.1).
-    static func files() throws -> Files {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl") else {
-            throw XCTSkip("the openssl CLI is not installed")
-        }
-        return try made.get()
-    }
-
-    static func configuration() throws -> SMTPTLSConfiguration {
-        let files = try files()
-        return SMTPTLSConfiguration(certificateChainPath: files.certificatePath, privateKeyPath: files.keyPath)
-    }
-
-    static func material() throws -> SMTPTLSMaterial {
-        try SMTPTLSMaterial(configuration())
-    }
-}
-
-struct TestSupportError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
-
-/// Runs a child process with a bounded wait; kills it when the time is up.
-enum ProcessRunner {
-    struct Result {
-        var status: Int32
-        var standardOutput: String
-        var standardError: String
-        var timedOut: Bool
-    }
-
-    static func run(
-        _ executable: String,
-        _ arguments: [String],
-        input: Data? = nil,
-        environment: [String: String]? = nil,
-        timeout: TimeInterval
-    ) -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("proc-\(UUID().uuidString)")
-        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let outURL = directory.appendingPathComponent("out")
-        let errURL = directory.appendingPathComponent("err")
-        let inURL = directory.appendingPathComponent("in")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        FileManager.default.createFile(atPath: inURL.path, contents: input ?? Data())
-        guard let out = try? FileHandle(forWritingTo: outURL), let err = try? FileHandle(forWritingTo: errURL),
-            let inHandle = try? FileHandle(forReadingFrom: inURL)
-        else {
-            return Result(status: -1, standardOutput: "", standardError: "cannot open temp files", timedOut: false)
-        }
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = inHandle
-        let finished = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in finished.signal() }
-        do {
-            try process.run()
-        } catch {
-            return Result(status: -1, standardOutput: "", standardError: "\(error)", timedOut: false)
-        }
-        var timedOut = false
-        if finished.wait(timeout: .now() + timeout) == .timedOut {
-            timedOut = true
-            process.terminate()
-            if finished.wait(timeout: .now() + 5) == .timedOut {
-                kill(process.processIdentifier, SIGKILL)
-                _ = finished.wait(timeout: .now() + 5)
-            }
-        }
-        try? out.close()
-        try? err.close()
-        try? inHandle.close()
-        let stdout = (try? String(contentsOf: outURL, encoding: .utf8)) ?? ""
-        let stderr = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
-        return Result(
-            status: timedOut ? -1 : process.terminationStatus,
-            standardOutput: stdout,
-            standardError: stderr,
-            timedOut: timedOut
-        )
-    }
-
-    /// The path of `tool` on `PATH`, or `nil`.
-    static func which(_ tool: String) -> String? {
-        for directory in ["/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin"] {
-            let path = directory + "/" + tool
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        return nil
-    }
-}
 
 /// A sink that keeps every message, and can be told to fail or to hold deliveries.
 final class RecordingSink: MessageSink {
@@ -252,28 +118,6 @@ func bodyAfterReceivedHeader(_ data: [UInt8]) -> [UInt8] {
         guard index < text.count, text[index] == 9 || text[index] == 32 else { break }
     }
     return Array(text[index...])
-}
-
-/// Moves bytes between two embedded channels until neither has anything to send (the swift-nio-ssl tests' helper).
-func interactInMemory(_ first: EmbeddedChannel, _ second: EmbeddedChannel) throws {
-    var quiet = false
-    var rounds = 0
-    while !quiet {
-        rounds += 1
-        guard rounds < 1000 else { throw TestSupportError("the channels kept talking") }
-        // swift-nio-ssl completes a custom private key's operation (the server's RSA key) in an event-loop task.
-        first.embeddedEventLoop.run()
-        second.embeddedEventLoop.run()
-        quiet = true
-        if let data = try first.readOutbound(as: ByteBuffer.self) {
-            quiet = false
-            try second.writeInbound(data)
-        }
-        if let data = try second.readOutbound(as: ByteBuffer.self) {
-            quiet = false
-            try first.writeInbound(data)
-        }
-    }
 }
 
 /// An ``SMTPServer`` running in-process on 127.0.0.1, ports chosen by the system.

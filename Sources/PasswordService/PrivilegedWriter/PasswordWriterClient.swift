@@ -1,7 +1,7 @@
 import Logging
 import NIOPosix
 import PasswordChange
-import SMTPSubmission
+import ServerKit
 import Synchronization
 
 #if canImport(Glibc)

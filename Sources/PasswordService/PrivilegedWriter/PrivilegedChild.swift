@@ -1,4 +1,4 @@
-import SMTPSubmission
+import ServerKit
 
 #if canImport(Glibc)
 import Glibc

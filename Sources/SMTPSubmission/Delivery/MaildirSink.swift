@@ -1,3 +1,4 @@
+import ServerKit
 import Synchronization
 
 #if canImport(Glibc)

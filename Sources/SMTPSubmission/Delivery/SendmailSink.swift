@@ -1,3 +1,5 @@
+import ServerKit
+
 /// Hands each message to the local MTA's `sendmail` command: `sendmail -i -f SENDER -- RECIPIENT...`, the message on
 /// standard input.
 ///

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
+import ServerKit
 import ServiceLifecycle
 import Synchronization
 
@@ -9,7 +10,9 @@ import Synchronization
 /// accepted messages handed to a ``MessageSink``.
 ///
 /// Embedding takes a configuration, a session configuration (host name, credentials, mechanisms, limits), a sink and a
-/// logger; run it in a `ServiceGroup`, which stops it gracefully on SIGTERM:
+/// logger; run it in a `ServiceGroup`, which stops it gracefully on SIGTERM. `ServerTLSConfiguration` comes from
+/// ServerKit, which every service of the package builds on (`import ServerKit`); `Examples/EmbeddedSubmission` is a
+/// complete program, walked through in <doc:EmbeddingTheServer>:
 ///
 /// ```swift
 /// let server = try SMTPServer(
@@ -18,7 +21,7 @@ import Synchronization
 ///             .init(host: "0.0.0.0", port: 587, kind: .submission),
 ///             .init(host: "0.0.0.0", port: 465, kind: .implicitTLS),
 ///         ],
-///         tls: SMTPTLSConfiguration(
+///         tls: ServerTLSConfiguration(
 ///             certificateChainPath: "/etc/ssl/mail.example.org/fullchain.pem",
 ///             privateKeyPath: "/etc/ssl/mail.example.org/privkey.pem"
 ///         )
@@ -40,7 +43,7 @@ import Synchronization
 /// what they started with.
 public final class SMTPServer: Service, Sendable {
     private struct State {
-        var tls: SMTPTLSMaterial?
+        var tls: ServerTLSMaterial?
         var sessionConfiguration: SMTPSessionConfiguration
     }
 
@@ -85,9 +88,9 @@ public final class SMTPServer: Service, Sendable {
         beforeAccepting: (@Sendable (_ addresses: [SocketAddress]) async throws -> Void)? = nil
     ) throws(SMTPServerError) {
         let needsTLS = configuration.listeners.contains { $0.kind != .plain }
-        var material: SMTPTLSMaterial?
+        var material: ServerTLSMaterial?
         if let tls = configuration.tls {
-            material = try SMTPTLSMaterial(tls)
+            material = try Self.loadTLS(tls)
         } else if needsTLS {
             throw .tlsRequired("listeners \(configuration.listeners.map { "\($0.host):\($0.port)" }) need TLS")
         }
@@ -152,13 +155,21 @@ public final class SMTPServer: Service, Sendable {
     /// new connections use the new context, sessions in progress keep theirs.
     ///
     /// - Throws: ``SMTPServerError/tlsUnreadable``; the previous material then stays in use.
-    public func reloadTLS(_ configuration: SMTPTLSConfiguration? = nil) throws(SMTPServerError) {
+    public func reloadTLS(_ configuration: ServerTLSConfiguration? = nil) throws(SMTPServerError) {
         guard let tlsConfiguration = configuration ?? self.configuration.tls else {
             throw .tlsRequired("there is no TLS configuration to reload")
         }
-        let material = try SMTPTLSMaterial(tlsConfiguration)
+        let material = try Self.loadTLS(tlsConfiguration)
         state.withLock { $0.tls = material }
         logger.info("tls reloaded")
+    }
+
+    private static func loadTLS(_ configuration: ServerTLSConfiguration) throws(SMTPServerError) -> ServerTLSMaterial {
+        do {
+            return try ServerTLSMaterial(configuration)
+        } catch {
+            throw .tlsUnreadable(error.detail)
+        }
     }
 
     /// Replaces the session configuration (credentials, mechanisms, limits) for new connections.
@@ -260,15 +271,6 @@ public final class SMTPServer: Service, Sendable {
 }
 
 /// Answers a connection over the limits with one reply and closes it.
-extension TimeAmount {
-    /// The same span as `duration`, in nanoseconds (saturating).
-    package static func span(_ duration: Duration) -> TimeAmount {
-        let (seconds, attoseconds) = duration.components
-        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        return .nanoseconds(overflow ? .max : whole &+ attoseconds / 1_000_000_000)
-    }
-}
-
 private final class RefusalHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer

@@ -1,4 +1,5 @@
 import NIOCore
+import ServerKit
 
 /// How an ``SMTPServer`` listens: addresses, TLS, and the connection limits that hold for all its listeners.
 ///
@@ -39,7 +40,7 @@ public struct SMTPServerConfiguration: Sendable {
     /// The sockets to listen on.
     public var listeners: [Listener]
     /// The certificate and key; required when a listener is `submission` or `implicitTLS`.
-    public var tls: SMTPTLSConfiguration?
+    public var tls: ServerTLSConfiguration?
     /// The most connections served at once, over all listeners; more are answered `421 4.7.0` and closed.
     /// Bounds memory and file descriptors against a connection flood.
     public var maximumConnections: Int
@@ -71,7 +72,7 @@ public struct SMTPServerConfiguration: Sendable {
     ///   - messageMemoryLimit: the message bytes held at once across connections.
     public init(
         listeners: [Listener],
-        tls: SMTPTLSConfiguration? = nil,
+        tls: ServerTLSConfiguration? = nil,
         maximumConnections: Int = 1000,
         maximumConnectionsPerAddress: Int = 20,
         backlog: Int32 = 256,

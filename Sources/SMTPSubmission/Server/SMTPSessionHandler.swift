@@ -4,6 +4,7 @@ import NIOPosix
 import NIOSSL
 import NIOTLS
 import SASLMechanisms
+import ServerKit
 
 /// Drives one ``SMTPSession`` on one connection: frames input into lines (and BDAT chunks), feeds them to the session
 /// and performs the actions it returns, in order.
@@ -38,7 +39,7 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
         /// driving an `EmbeddedChannel` should do. A step its mechanism calls immediate runs on the event loop.
         package var threadPool: NIOThreadPool?
         /// The TLS material for STARTTLS, or `nil` when there is none.
-        package var tls: SMTPTLSMaterial?
+        package var tls: ServerTLSMaterial?
         /// Whether a `NIOSSLServerHandler` is already in front of this handler (port 465): the session starts once
         /// its handshake is done.
         package var implicitTLS: Bool
@@ -53,7 +54,7 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
             logger: Logger,
             authFailures: AuthFailureTracker?,
             threadPool: NIOThreadPool?,
-            tls: SMTPTLSMaterial?,
+            tls: ServerTLSMaterial?,
             implicitTLS: Bool,
             commandTimeout: TimeAmount,
             messageMemory: MessageMemoryBudget? = nil

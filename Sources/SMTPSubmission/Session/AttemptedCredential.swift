@@ -1,4 +1,5 @@
 import SASLDB
+import ServerKit
 
 /// What the session learns of an AUTH attempt from the client's responses: the login name it tried, for the log
 /// and the failure record, and for PLAIN and LOGIN a keyed fingerprint of name and password.

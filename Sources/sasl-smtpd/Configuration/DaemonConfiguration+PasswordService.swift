@@ -4,6 +4,7 @@ import PasswordChange
 import PasswordService
 import SASLDB
 import SMTPSubmission
+import ServerKit
 
 extension DaemonConfiguration {
     /// Whether a password-change socket is configured (`poppassd_listen`, `poppassd_tls_listen`, `passwd_socket`).
@@ -54,7 +55,7 @@ extension DaemonConfiguration {
     }
 
     /// The password services' configuration, with TLS material already read.
-    func poppassdConfiguration(tls: SMTPTLSConfiguration?) -> PoppassdServerConfiguration {
+    func poppassdConfiguration(tls: ServerTLSConfiguration?) -> PoppassdServerConfiguration {
         PoppassdServerConfiguration(
             listeners: poppassdListen.map { .init(host: $0.host, port: $0.port, implicitTLS: false) }
                 + poppassdTLSListen.map { .init(host: $0.host, port: $0.port, implicitTLS: true) },

@@ -3,6 +3,7 @@ import NIOSSL
 import SASLDB
 import SASLMechanisms
 import SMTPSubmission
+import ServerKit
 
 extension DaemonConfiguration {
     /// The listeners, in the order submission, implicit TLS, plain.
@@ -16,7 +17,7 @@ extension DaemonConfiguration {
     var needsTLS: Bool { !submissionListen.isEmpty || !smtpsListen.isEmpty || !poppassdTLSListen.isEmpty }
 
     /// The server's configuration, with TLS material already read.
-    func serverConfiguration(tls: SMTPTLSConfiguration?) -> SMTPServerConfiguration {
+    func serverConfiguration(tls: ServerTLSConfiguration?) -> SMTPServerConfiguration {
         SMTPServerConfiguration(
             listeners: listeners,
             tls: tls,
@@ -28,8 +29,8 @@ extension DaemonConfiguration {
     }
 
     /// The TLS configuration from certificate and key bytes read by the daemon.
-    func tlsConfiguration(certificateChain: [UInt8], privateKey: [UInt8]) -> SMTPTLSConfiguration {
-        SMTPTLSConfiguration(
+    func tlsConfiguration(certificateChain: [UInt8], privateKey: [UInt8]) -> ServerTLSConfiguration {
+        ServerTLSConfiguration(
             source: .pem(certificateChain: certificateChain, privateKey: privateKey),
             minimumVersion: tlsMinimumVersion == "1.3" ? .tlsv13 : .tlsv12
         )

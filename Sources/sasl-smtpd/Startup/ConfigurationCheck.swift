@@ -1,4 +1,5 @@
 import SMTPSubmission
+import ServerKit
 
 #if canImport(Glibc)
 import Glibc
@@ -43,8 +44,8 @@ struct ConfigurationCheck {
                     allowedOwners: TLSMaterial.keyOwners(identity: identity)
                 )
                 defer { for index in key.indices { key[index] = 0 } }
-                do throws(SMTPServerError) {
-                    _ = try SMTPTLSMaterial(
+                do throws(TLSMaterialError) {
+                    _ = try ServerTLSMaterial(
                         configuration.tlsConfiguration(certificateChain: certificate, privateKey: key)
                     )
                 } catch {

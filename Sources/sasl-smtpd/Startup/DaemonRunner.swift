@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import PasswordService
 import SMTPSubmission
+import ServerKit
 import ServiceLifecycle
 
 #if canImport(Glibc)
@@ -23,7 +24,7 @@ struct DaemonRunner {
         let identity = try runIdentity()
         let keyOwners = TLSMaterial.keyOwners(identity: identity)
 
-        var tls: SMTPTLSConfiguration?
+        var tls: ServerTLSConfiguration?
         if configuration.needsTLS {
             let (material, warnings) = try TLSMaterial.load(configuration, keyOwners: keyOwners)
             for warning in warnings { logger.warning("certificate", metadata: ["detail": .string(warning)]) }
@@ -173,7 +174,7 @@ struct DaemonRunner {
     /// The poppassd server, `nil` when no password socket is configured. The local socket's directory is created
     /// (0755) for the daemon's user while still root, so the daemon can remove its socket when it stops.
     private func makePasswordServer(
-        tls: SMTPTLSConfiguration?,
+        tls: ServerTLSConfiguration?,
         identity: RunIdentity?,
         writer: PasswordWriterClient?
     ) throws(ConfigurationError) -> PoppassdServer? {

@@ -1,5 +1,6 @@
 import SASLDB
 import SMTPSubmission
+import ServerKit
 
 #if canImport(Glibc)
 import Glibc

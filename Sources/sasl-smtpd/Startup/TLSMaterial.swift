@@ -1,4 +1,5 @@
 import SMTPSubmission
+import ServerKit
 
 #if canImport(Glibc)
 import Glibc
@@ -15,7 +16,7 @@ enum TLSMaterial {
         _ configuration: DaemonConfiguration,
         keyOwners: Set<uid_t>,
         reader: TLSReader? = nil
-    ) throws(ConfigurationError) -> (SMTPTLSConfiguration, [String]) {
+    ) throws(ConfigurationError) -> (ServerTLSConfiguration, [String]) {
         var certificate: [UInt8]
         var key: [UInt8]
         if let reader, reader.reads(configuration) {

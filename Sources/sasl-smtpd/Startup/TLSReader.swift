@@ -1,6 +1,6 @@
 import Logging
 import PasswordService
-import SMTPSubmission
+import ServerKit
 import Synchronization
 
 #if canImport(Glibc)

@@ -1,7 +1,7 @@
 import NIOCore
 import Synchronization
 
-/// How failed AUTH attempts from one client address slow that address down, across all its connections.
+/// How failed authentication attempts from one client address slow that address down, across all its connections.
 ///
 /// A password guesser opens many connections, each allowed a few attempts; the per-session pause alone would let it
 /// try in parallel. The server therefore counts failures per client address and makes every new connection and every

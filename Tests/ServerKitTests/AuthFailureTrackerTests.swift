@@ -2,7 +2,7 @@ import NIOCore
 import Synchronization
 import XCTest
 
-@testable import SMTPSubmission
+@testable import ServerKit
 
 final class AuthFailureTrackerTests: XCTestCase {
     /// A clock the test moves by hand.

@@ -3,9 +3,10 @@ import Foundation
 import NIOCore
 import NIOEmbedded
 import NIOSSL
+import ServerKitTestSupport
 import XCTest
 
-@testable import SMTPSubmission
+@testable import ServerKit
 
 /// The OpenSSL-backed RSA key: its signatures verify with the certificate's public key through libcrypto, and real
 /// handshakes (two `EmbeddedChannel`s) succeed with every algorithm it offers, in TLS 1.2 and 1.3.
@@ -109,8 +110,8 @@ final class SystemRSASigningKeyTests: XCTestCase {
         XCTAssertNil(SystemRSASigningKey(privateKeyDER: [0x30, 0x03, 0x02, 0x01, 0x00], certificateDER: ecCertificate))
 
         // The EC key still serves, through BoringSSL.
-        let material = try SMTPTLSMaterial(
-            SMTPTLSConfiguration(certificateChainPath: ecCertificatePath, privateKeyPath: ecKeyPath)
+        let material = try ServerTLSMaterial(
+            ServerTLSConfiguration(certificateChainPath: ecCertificatePath, privateKeyPath: ecKeyPath)
         )
         try handshake(server: material.context, client: .tlsv13, algorithm: nil, cipherSuites: nil)
     }

@@ -8,18 +8,18 @@ import Glibc
 /// A thread per delivery is cheap beside what the work costs (a process spawn, two fsyncs), and the server bounds the
 /// number of concurrent deliveries by its connection limit. The thread blocks `SIGPIPE`, so that writing to a child
 /// that went away fails with `EPIPE` instead of killing the process; a pending `SIGPIPE` dies with the thread.
-enum BlockingWork {
-    /// Runs `body` on a new detached thread and returns its result.
-    static func run<T: Sendable>(
-        _ body: @escaping @Sendable () throws(MessageSinkError) -> T
-    ) async throws(MessageSinkError) -> T {
-        let result: Result<T, MessageSinkError> = await withCheckedContinuation { continuation in
+package enum BlockingWork {
+    /// Runs `body` on a new detached thread and returns its result, or throws its error.
+    package static func run<T: Sendable, Failure: Error>(
+        _ body: @escaping @Sendable () throws(Failure) -> T
+    ) async throws(Failure) -> T {
+        let result: Result<T, Failure> = await withCheckedContinuation { continuation in
             let job = Job {
                 var blocked = sigset_t()
                 sigemptyset(&blocked)
                 sigaddset(&blocked, SIGPIPE)
                 pthread_sigmask(SIG_BLOCK, &blocked, nil)
-                do throws(MessageSinkError) {
+                do throws(Failure) {
                     continuation.resume(returning: .success(try body()))
                 } catch {
                     continuation.resume(returning: .failure(error))

@@ -3,7 +3,7 @@ import XCTest
 
 /// An executable of this package that `swift build` put beside the test bundle, or the path in `override` (an
 /// environment variable); skips the test when it is not built.
-func builtExecutable(_ name: String, override: String) throws -> String {
+package func builtExecutable(_ name: String, override: String) throws -> String {
     if let path = ProcessInfo.processInfo.environment[override] { return path }
     var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     for _ in 0..<4 {

@@ -2,9 +2,9 @@ import NIOCore
 import ServiceLifecycle
 import Synchronization
 
-/// The listening life of a server, shared by ``SMTPServer`` and the password service: idle, starting, listening on
-/// some addresses, stopped. It hands the bound addresses to whoever waits for them, keeps the listening channels
-/// so that shutdown can close them, and waits for graceful shutdown or cancellation.
+/// The listening life of a server, shared by every service (SMTP submission, password change): idle, starting,
+/// listening on some addresses, stopped. It hands the bound addresses to whoever waits for them, keeps the listening
+/// channels so that shutdown can close them, and waits for graceful shutdown or cancellation.
 package final class ListenerLifecycle: Sendable {
     private enum Phase {
         case idle

@@ -6,7 +6,7 @@ import Glibc
 
 /// The process on the other end of a Unix-domain socket, as the kernel recorded it at `connect` (`SO_PEERCRED`):
 /// it cannot be forged by the peer.
-struct PeerCredentials: Sendable {
+package struct PeerCredentials: Sendable {
     /// Linux's `struct ucred`, which Swift's Glibc module hides (it needs `_GNU_SOURCE`).
     private struct UCred: Sendable {
         var pid: Int32 = 0
@@ -15,12 +15,13 @@ struct PeerCredentials: Sendable {
     }
 
     /// The peer's effective uid at `connect`.
-    var uid: UInt32
+    package var uid: UInt32
 
-    /// Reads the credentials of `channel`'s peer, on its event loop.
-    static func of(_ channel: any Channel) -> EventLoopFuture<PeerCredentials> {
+    /// Reads the credentials of `channel`'s peer, on its event loop; fails with ``LocalSocketError`` when the channel
+    /// is not a socket.
+    package static func of(_ channel: any Channel) -> EventLoopFuture<PeerCredentials> {
         guard let provider = channel as? any SocketOptionProvider else {
-            return channel.eventLoop.makeFailedFuture(PasswordServiceError.localSocket("no peer credentials"))
+            return channel.eventLoop.makeFailedFuture(LocalSocketError("no peer credentials"))
         }
         let credentials: EventLoopFuture<UCred> = provider.unsafeGetSocketOption(
             level: SocketOptionLevel(SOL_SOCKET),
