@@ -9,13 +9,16 @@ import Synchronization
 /// password only, and the rate limits. The change itself goes through a ``PasswordChanging``: the privileged writer
 /// when the daemon has one, else the ``PasswordChanger`` on a thread pool (the store's I/O blocks).
 ///
-/// Failures are counted as SMTP AUTH counts them (``AuthFailureTracker``), twice: by client (IP address, or uid on the
-/// local socket) and by user, so a guesser spreading over many addresses still slows down on the user it attacks.
-/// Only a wrong current password (or a login naming no user) counts, and the same wrong password retried counts once
-/// (``CredentialFingerprint``). A request waits the longer of the two delays before its password is checked; once a
-/// delay has reached ``AuthFailurePolicy/maximumDelay`` the request is refused `throttled` without being checked.
-/// The price: a guesser can keep a user from changing their password for ``AuthFailurePolicy/memory``, never from
-/// logging in.
+/// Failures are counted as SMTP AUTH counts them (``AuthFailureTracker``), twice: by client (its network, as
+/// ``AuthFailurePolicy/clientKey(for:)`` groups addresses, or its uid on the local socket) and by user, so a guesser
+/// spreading over many addresses still slows down on the user it attacks. Only a wrong current password (or a login
+/// naming no user) counts, and the same wrong password retried counts once (``CredentialFingerprint``).
+///
+/// A wrong password is answered after the longer of the two delays, so a guesser slows down wherever it guesses from,
+/// while a right one is answered at once. A client whose delay has reached ``AuthFailurePolicy/maximumDelay`` is
+/// refused `throttled` without its password being checked; the user's count never refuses, so the owner, with the
+/// right password from a client without failures, always changes it: nobody who knows only a login can block its
+/// owner.
 final class PasswordChangeGate: Sendable {
     /// Failures per client.
     let clientFailures: AuthFailureTracker
@@ -67,15 +70,11 @@ final class PasswordChangeGate: Sendable {
             changer.recordRefusal(login: request.login, origin: client.origin, error: refusal)
             return refusal
         }
-        let delay = max(
-            clientFailures.delay(for: client.failureKey),
-            user.map { userFailures.delay(for: $0.description) } ?? .zero
-        )
-        if delay >= clientFailures.policy.maximumDelay {
+        let clientKey = client.failureKey(grouping: clientFailures.policy)
+        if clientFailures.delay(for: clientKey) >= clientFailures.policy.maximumDelay {
             changer.recordRefusal(login: request.login, origin: client.origin, error: .throttled)
             return .throttled
         }
-        if delay > .zero { try? await Task.sleep(nanoseconds: UInt64(delay.nanoseconds)) }
         let changing = writer ?? ThreadPoolPasswordChanger(changer: changer, threadPool: threadPool)
         let outcome: PasswordChangeError?
         do throws(PasswordChangeError) {
@@ -91,8 +90,11 @@ final class PasswordChangeGate: Sendable {
         }
         if outcome == .authenticationFailed || outcome == .invalidLogin {
             let fingerprint = CredentialFingerprint.of(login: request.login, password: request.current)
-            clientFailures.recordFailure(from: client.failureKey, fingerprint: fingerprint)
-            if let user { userFailures.recordFailure(from: user.description, fingerprint: fingerprint) }
+            let delay = max(
+                clientFailures.recordFailure(from: clientKey, fingerprint: fingerprint),
+                user.map { userFailures.recordFailure(from: $0.description, fingerprint: fingerprint) } ?? .zero
+            )
+            if delay > .zero { try? await Task.sleep(nanoseconds: UInt64(delay.nanoseconds)) }
         }
         return outcome
     }

@@ -1,3 +1,5 @@
+import ServerKit
+
 /// Who is on the other end of a poppassd connection.
 enum PoppassdClient: Sendable, Equatable {
     /// A TCP client, by IP address.
@@ -13,11 +15,17 @@ enum PoppassdClient: Sendable, Equatable {
         }
     }
 
-    /// The key its failures are counted under; distinct from any IP address.
-    var failureKey: String {
+    /// The key its connections are counted under: its address, or its uid (distinct from any address).
+    var connectionKey: String {
         switch self {
         case .network(let address): address
         case .local(let uid): "uid=\(uid)"
         }
+    }
+
+    /// The key its failures are counted under: its network as `policy` groups addresses, or its uid.
+    func failureKey(grouping policy: AuthFailurePolicy) -> String {
+        guard case .network(let address) = self else { return connectionKey }
+        return policy.clientKey(for: address)
     }
 }

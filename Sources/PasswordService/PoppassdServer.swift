@@ -225,7 +225,7 @@ public final class PoppassdServer: Service, Sendable {
     private func initialize(_ channel: any Channel, client: PoppassdClient, tls: Bool) throws {
         let refusal = registry.admit(
             channel,
-            address: client.failureKey,
+            address: client.connectionKey,
             maximumConnections: configuration.maximumConnections,
             maximumPerAddress: configuration.maximumConnectionsPerClient
         )

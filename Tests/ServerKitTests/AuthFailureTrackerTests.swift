@@ -104,3 +104,70 @@ final class AuthFailureTrackerTests: XCTestCase {
         XCTAssertEqual(policy.delay(forFailures: 0), .zero)
     }
 }
+
+/// Which clients share a failure count, and the cost of a full tracker.
+final class AuthFailureGroupingTests: XCTestCase {
+    func testIPv6ClientsAreGroupedByTheirSlash64AndIPv4ByAddress() {
+        let policy = AuthFailurePolicy()
+        XCTAssertEqual(policy.clientKey(for: "2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64")
+        XCTAssertEqual(policy.clientKey(for: "2001:db8:1:2:ffff:ffff:ffff:ffff"), "2001:db8:1:2::/64")
+        XCTAssertEqual(policy.clientKey(for: "2001:db8:1:3::1"), "2001:db8:1:3::/64")
+        XCTAssertEqual(policy.clientKey(for: "192.0.2.7"), "192.0.2.7")
+        XCTAssertEqual(policy.clientKey(for: "not an address"), "not an address")
+    }
+
+    func testTheIPv4AndIPv6PrefixesAreConfigurable() {
+        let policy = AuthFailurePolicy(ipv4PrefixLength: 24, ipv6PrefixLength: 48)
+        XCTAssertEqual(policy.clientKey(for: "192.0.2.7"), "192.0.2.0/24")
+        XCTAssertEqual(policy.clientKey(for: "192.0.2.250"), "192.0.2.0/24")
+        XCTAssertEqual(policy.clientKey(for: "192.0.3.1"), "192.0.3.0/24")
+        XCTAssertEqual(policy.clientKey(for: "2001:db8:1:2::1"), "2001:db8:1::/48")
+        XCTAssertEqual(AuthFailurePolicy(ipv4PrefixLength: 20).clientKey(for: "10.1.31.9"), "10.1.16.0/20")
+        XCTAssertEqual(AuthFailurePolicy(ipv6PrefixLength: 128).clientKey(for: "2001:db8::1"), "2001:db8::1")
+    }
+
+    /// 30 addresses of one /64 draw on one budget: the thirtieth fresh address already waits the maximum.
+    func testThirtyAddressesOfOneSlash64ShareOneBudget() {
+        let policy = AuthFailurePolicy(freeFailures: 1, baseDelay: .seconds(1), maximumDelay: .seconds(15))
+        let tracker = AuthFailureTracker(policy: policy)
+        for host in 1...30 {
+            tracker.recordFailure(
+                from: policy.clientKey(for: "2001:db8:0:7::\(String(host, radix: 16))"),
+                fingerprint: nil
+            )
+        }
+        XCTAssertEqual(tracker.trackedAddressCount, 1)
+        XCTAssertEqual(tracker.delay(for: policy.clientKey(for: "2001:db8:0:7::ffff")), .seconds(15))
+        XCTAssertEqual(tracker.delay(for: policy.clientKey(for: "2001:db8:0:8::1")), .zero)
+    }
+
+    func testTheDefaultPauseStaysBelowCommonClientTimeouts() {
+        let policy = AuthFailurePolicy()
+        XCTAssertEqual(policy.delay(forFailures: 1_000), .seconds(15))
+    }
+
+    /// A full tracker forgets the key whose last failure is oldest, whatever order keys were refreshed in.
+    func testAFullTrackerEvictsTheLeastRecentlyFailedKey() {
+        let tracker = AuthFailureTracker(policy: AuthFailurePolicy(maximumTrackedAddresses: 3))
+        tracker.recordFailure(from: "a", fingerprint: nil)
+        tracker.recordFailure(from: "b", fingerprint: nil)
+        tracker.recordFailure(from: "c", fingerprint: nil)
+        tracker.recordFailure(from: "a", fingerprint: nil)
+        tracker.recordFailure(from: "d", fingerprint: nil)
+        XCTAssertEqual(tracker.failureCount(for: "b"), 0, "b failed least recently")
+        XCTAssertEqual(tracker.failureCount(for: "a"), 2)
+        XCTAssertEqual(tracker.failureCount(for: "c"), 1)
+        XCTAssertEqual(tracker.failureCount(for: "d"), 1)
+        XCTAssertEqual(tracker.trackedAddressCount, 3)
+    }
+
+    /// Many more keys than the bound pass through a full tracker and it keeps exactly the newest.
+    func testAFloodOfFreshKeysKeepsTheNewestWithinTheBound() {
+        let tracker = AuthFailureTracker(policy: AuthFailurePolicy(maximumTrackedAddresses: 100))
+        for index in 0..<10_000 { tracker.recordFailure(from: "198.51.100.\(index)", fingerprint: nil) }
+        XCTAssertEqual(tracker.trackedAddressCount, 100)
+        XCTAssertEqual(tracker.failureCount(for: "198.51.100.9999"), 1)
+        XCTAssertEqual(tracker.failureCount(for: "198.51.100.9900"), 1)
+        XCTAssertEqual(tracker.failureCount(for: "198.51.100.9899"), 0)
+    }
+}

@@ -240,7 +240,8 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
 
     /// Starts the session, after the delay the client's address earned by failed AUTH on other connections.
     private func startSession(context: ChannelHandlerContext) {
-        let delay = environment.authFailures?.delay(for: session.clientAddress) ?? .zero
+        let delay =
+            environment.authFailures.map { $0.delay(for: $0.policy.clientKey(for: session.clientAddress)) } ?? .zero
         guard delay > .zero else {
             wait = .none
             perform(session.start())
@@ -357,10 +358,11 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
             pause(for: delay)
         case .recordAuthFailure(let user, let credential):
             guard let tracker = environment.authFailures else { return }
-            let delay = tracker.recordFailure(from: session.clientAddress, fingerprint: credential)
+            let client = tracker.policy.clientKey(for: session.clientAddress)
+            let delay = tracker.recordFailure(from: client, fingerprint: credential)
             trackerDelay = max(trackerDelay, delay)
             var metadata: Logger.Metadata = [
-                "auth.failures_from_address": "\(tracker.failureCount(for: session.clientAddress))"
+                "auth.failures_from_address": "\(tracker.failureCount(for: client))"
             ]
             if let user { metadata["sasl.user"] = .string(user) }
             logger.debug("auth failure recorded", metadata: metadata)
