@@ -31,7 +31,7 @@ public struct SMTPLimits: Sendable, Equatable {
     public var authFailureDelay: Duration
     /// The factor by which each further failure multiplies the pause: 2 (1 s, 2 s, 4 s, ...).
     public var authFailureDelayGrowth: Int
-    /// The longest pause: 30 seconds.
+    /// The longest pause: 15 seconds, below the time common clients wait for a reply.
     public var authFailureDelayMaximum: Duration
     /// How long the driver waits for the next line before calling ``SMTPSession/timedOut()``: 5 minutes (RFC 5321
     /// section 4.5.3.2.7). Frees connections that idle or trickle.
@@ -59,7 +59,7 @@ public struct SMTPLimits: Sendable, Equatable {
         errorsPerConnection: Int = 20,
         authFailureDelay: Duration = .seconds(1),
         authFailureDelayGrowth: Int = 2,
-        authFailureDelayMaximum: Duration = .seconds(30),
+        authFailureDelayMaximum: Duration = .seconds(15),
         commandTimeout: Duration = .seconds(300),
         commandsBeforeLogin: Int = 50,
         timeBeforeLogin: Duration = .seconds(300),

@@ -89,6 +89,8 @@ extension DaemonConfiguration {
         number("messages_per_connection", \.messagesPerConnection, 1...100_000),
         number("command_timeout", \.commandTimeout, 1...3600),
         number("auth_failure_limit", \.authFailureLimit, 1...100),
+        number("auth_failure_ipv4_prefix", \.authFailureIPv4Prefix, 8...32, needsRestart: true),
+        number("auth_failure_ipv6_prefix", \.authFailureIPv6Prefix, 16...128, needsRestart: true),
         number("error_limit", \.errorLimit, 1...1000),
         number("max_connections", \.maxConnections, 1...1_000_000, needsRestart: true),
         number("max_connections_per_address", \.maxConnectionsPerAddress, 1...1_000_000, needsRestart: true),

@@ -63,6 +63,7 @@ extension DaemonConfiguration {
             tls: poppassdTLSListen.isEmpty ? nil : tls,
             lineTimeout: .seconds(Int64(min(30, poppassdTimeout))),
             sessionTimeout: .seconds(Int64(poppassdTimeout)),
+            failurePolicy: authFailurePolicy,
             drainTimeout: .seconds(Int64(drainTimeout))
         )
     }

@@ -24,8 +24,15 @@ extension DaemonConfiguration {
             maximumConnections: maxConnections,
             maximumConnectionsPerAddress: maxConnectionsPerAddress,
             drainTimeout: .seconds(Int64(drainTimeout)),
+            authFailurePolicy: authFailurePolicy,
             messageMemoryLimit: messageMemoryLimit
         )
+    }
+
+    /// How failures slow a client down, in the SMTP server and the password service alike: clients grouped by the
+    /// networks `auth_failure_ipv4_prefix` and `auth_failure_ipv6_prefix` name.
+    var authFailurePolicy: AuthFailurePolicy {
+        AuthFailurePolicy(ipv4PrefixLength: authFailureIPv4Prefix, ipv6PrefixLength: authFailureIPv6Prefix)
     }
 
     /// The TLS configuration from certificate and key bytes read by the daemon.

@@ -32,6 +32,8 @@ struct DaemonConfiguration: Equatable, Sendable {
     var messagesPerConnection = 100
     var commandTimeout = 300
     var authFailureLimit = 3
+    var authFailureIPv4Prefix = 32
+    var authFailureIPv6Prefix = 64
     var errorLimit = 20
     var maxConnections = 1000
     var maxConnectionsPerAddress = 20
