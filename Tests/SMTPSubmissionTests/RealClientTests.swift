@@ -107,6 +107,35 @@ final class RealClientTests: XCTestCase {
         XCTAssertTrue(result.standardOutput.contains("221 2.0.0"), result.standardOutput)
     }
 
+    /// TLS 1.2 offers forward-secret AEAD suites only: RSA key exchange and CBC suites are refused by default.
+    func testOpenSSLSClientFindsOnlyForwardSecretAEADSuitesInTLS12() async throws {
+        let openssl = try tool("openssl")
+        let server = try await TestServer.start()
+        addTeardownBlock { await server.stop() }
+        let cases: [(cipher: String, accepted: Bool)] = [
+            ("AES256-SHA", false), ("AES128-GCM-SHA256", false), ("ECDHE-RSA-AES128-SHA", false),
+            ("ECDHE-RSA-AES128-GCM-SHA256", true), ("ECDHE-RSA-CHACHA20-POLY1305", true),
+        ]
+        for (cipher, accepted) in cases {
+            let result = await runProcess(
+                openssl,
+                [
+                    "s_client", "-brief", "-connect", "127.0.0.1:\(server.port(1))", "-tls1_2",
+                    "-cipher", cipher + ":@SECLEVEL=0",
+                ],
+                input: Data("QUIT\r\n".utf8)
+            )
+            let output = result.standardOutput + result.standardError
+            if accepted {
+                XCTAssertEqual(result.status, 0, "\(cipher): \(output)")
+                XCTAssertTrue(output.contains("Ciphersuite: \(cipher)"), "\(cipher): \(output)")
+            } else {
+                XCTAssertNotEqual(result.status, 0, "\(cipher) was accepted: \(output)")
+                XCTAssertFalse(output.contains("Ciphersuite: \(cipher)"), "\(cipher): \(output)")
+            }
+        }
+    }
+
     // MARK: - Python smtplib
 
     private func python(_ script: String, port: Int, message: [UInt8]) async throws -> ProcessRunner.Result {

@@ -18,6 +18,31 @@ public struct ServerTLSConfiguration: Sendable, Equatable {
     public var source: Source
     /// The oldest TLS version accepted; TLS 1.2 by default. TLS 1.3 is always preferred when the client has it.
     public var minimumVersion: TLSVersion
+    /// The TLS 1.2 cipher suites offered, as an OpenSSL cipher list; TLS 1.3's suites are all forward-secret AEADs and
+    /// are not affected. ``defaultCipherSuites`` by default.
+    public var cipherSuites: String
+
+    /// Forward-secret key exchange (ECDHE) with an AEAD cipher only: no RSA key exchange, whose recorded sessions a
+    /// stolen key decrypts later, and no CBC suites.
+    public static let defaultCipherSuites = [
+        "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+    ].joined(separator: ":")
+
+    /// Every TLS 1.2 suite a site may add for old clients: the defaults, then CBC with ECDHE, then RSA key exchange.
+    /// A list is checked against it before it reaches BoringSSL, which stops the process on a list it cannot use.
+    public static let knownCipherSuites =
+        defaultCipherSuites.split(separator: ":").map(String.init) + [
+            "ECDHE-ECDSA-AES128-SHA", "ECDHE-RSA-AES128-SHA", "ECDHE-ECDSA-AES256-SHA", "ECDHE-RSA-AES256-SHA",
+            "AES128-GCM-SHA256", "AES256-GCM-SHA384", "AES128-SHA", "AES256-SHA",
+        ]
+
+    /// The names of ``cipherSuites`` that are not in ``knownCipherSuites`` (an empty list is one unknown name).
+    public var unknownCipherSuites: [String] {
+        let names = cipherSuites.split(whereSeparator: { $0 == ":" || $0 == "," || $0 == " " }).map(String.init)
+        guard !names.isEmpty else { return [cipherSuites] }
+        return names.filter { !Self.knownCipherSuites.contains($0) }
+    }
 
     /// Creates a configuration from PEM files.
     ///
@@ -25,9 +50,16 @@ public struct ServerTLSConfiguration: Sendable, Equatable {
     ///   - certificateChainPath: the PEM certificate chain, leaf first.
     ///   - privateKeyPath: the PEM private key of the leaf.
     ///   - minimumVersion: the oldest TLS version accepted.
-    public init(certificateChainPath: String, privateKeyPath: String, minimumVersion: TLSVersion = .tlsv12) {
+    ///   - cipherSuites: the TLS 1.2 cipher suites, an OpenSSL cipher list.
+    public init(
+        certificateChainPath: String,
+        privateKeyPath: String,
+        minimumVersion: TLSVersion = .tlsv12,
+        cipherSuites: String = ServerTLSConfiguration.defaultCipherSuites
+    ) {
         self.source = .files(certificateChain: certificateChainPath, privateKey: privateKeyPath)
         self.minimumVersion = minimumVersion
+        self.cipherSuites = cipherSuites
     }
 
     /// Creates a configuration from a source.
@@ -35,8 +67,14 @@ public struct ServerTLSConfiguration: Sendable, Equatable {
     /// - Parameters:
     ///   - source: the PEM material.
     ///   - minimumVersion: the oldest TLS version accepted.
-    public init(source: Source, minimumVersion: TLSVersion = .tlsv12) {
+    ///   - cipherSuites: the TLS 1.2 cipher suites, an OpenSSL cipher list.
+    public init(
+        source: Source,
+        minimumVersion: TLSVersion = .tlsv12,
+        cipherSuites: String = ServerTLSConfiguration.defaultCipherSuites
+    ) {
         self.source = source
         self.minimumVersion = minimumVersion
+        self.cipherSuites = cipherSuites
     }
 }

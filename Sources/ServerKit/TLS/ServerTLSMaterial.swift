@@ -39,12 +39,18 @@ package struct ServerTLSMaterial: Sendable {
             }
         }
         guard let leaf = chain.first else { throw TLSMaterialError("the certificate chain holds no certificate") }
+        let unknown = configuration.unknownCipherSuites
+        guard unknown.isEmpty else {
+            throw TLSMaterialError("unknown TLS cipher suites: \(unknown.joined(separator: " "))")
+        }
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain.map { .certificate($0) },
             privateKey: .privateKey(Self.signingKey(key, leaf: leaf, minimumVersion: configuration.minimumVersion))
         )
         tls.minimumTLSVersion = configuration.minimumVersion
         tls.maximumTLSVersion = .tlsv13
+        tls.cipherSuites = configuration.cipherSuites.split(whereSeparator: { $0 == ":" || $0 == "," || $0 == " " })
+            .joined(separator: ":")
         do {
             context = try NIOSSLContext(configuration: tls)
         } catch {

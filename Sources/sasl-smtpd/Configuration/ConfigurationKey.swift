@@ -1,6 +1,7 @@
 import Logging
 import PasswordChange
 import SASLDB
+import ServerKit
 
 /// One configuration key: its name, how it is read into a ``DaemonConfiguration`` and written back.
 struct ConfigurationKey: Sendable {
@@ -31,6 +32,23 @@ extension DaemonConfiguration {
                 configuration.tlsMinimumVersion = value
             },
             render: { $0.tlsMinimumVersion }
+        ),
+        ConfigurationKey(
+            name: "tls_ciphers",
+            needsRestart: false,
+            apply: { configuration, value throws(ConfigurationError) in
+                var check = ServerTLSConfiguration(source: .pem(certificateChain: [], privateKey: []))
+                check.cipherSuites = value
+                let unknown = check.unknownCipherSuites
+                guard unknown.isEmpty else {
+                    throw ConfigurationError(
+                        "unknown cipher suite \(unknown.joined(separator: " ")) (known: "
+                            + ServerTLSConfiguration.knownCipherSuites.joined(separator: " ") + ")"
+                    )
+                }
+                configuration.tlsCiphers = value
+            },
+            render: { $0.tlsCiphers }
         ),
         path("sasldb_path", \.sasldbPath),
         ConfigurationKey(

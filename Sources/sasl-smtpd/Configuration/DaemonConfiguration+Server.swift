@@ -39,7 +39,8 @@ extension DaemonConfiguration {
     func tlsConfiguration(certificateChain: [UInt8], privateKey: [UInt8]) -> ServerTLSConfiguration {
         ServerTLSConfiguration(
             source: .pem(certificateChain: certificateChain, privateKey: privateKey),
-            minimumVersion: tlsMinimumVersion == "1.3" ? .tlsv13 : .tlsv12
+            minimumVersion: tlsMinimumVersion == "1.3" ? .tlsv13 : .tlsv12,
+            cipherSuites: tlsCiphers
         )
     }
 

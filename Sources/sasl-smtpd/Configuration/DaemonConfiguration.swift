@@ -2,6 +2,7 @@ import Logging
 import PasswordChange
 import SASLDB
 import SASLMechanisms
+import ServerKit
 
 /// Everything `sasl-smtpd` reads from its configuration file, after defaults and command-line overrides.
 ///
@@ -14,6 +15,7 @@ struct DaemonConfiguration: Equatable, Sendable {
     var tlsCertificate = "/etc/sasl-smtpd/cert.pem"
     var tlsKey = "/etc/sasl-smtpd/key.pem"
     var tlsMinimumVersion = "1.2"
+    var tlsCiphers = ServerTLSConfiguration.defaultCipherSuites
     /// The store: the site file's settings (`/etc/sasl2/sasldb.conf`), with this file's store keys over them.
     var store = StoreConfiguration()
     var mechanisms = MechanismPolicy.all
