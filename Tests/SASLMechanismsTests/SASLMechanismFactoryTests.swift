@@ -27,7 +27,10 @@ final class SASLMechanismFactoryTests: XCTestCase {
     }
 
     func testTheDefaultPolicyEnablesTheRowsWithoutChannelBinding() {
-        XCTAssertEqual(MechanismPolicy.all, ["SCRAM-SHA-256", "SCRAM-SHA-1", "DIGEST-MD5", "CRAM-MD5", "PLAIN", "LOGIN"])
+        XCTAssertEqual(
+            MechanismPolicy.all,
+            ["SCRAM-SHA-256", "SCRAM-SHA-1", "DIGEST-MD5", "CRAM-MD5", "PLAIN", "LOGIN"]
+        )
         XCTAssertEqual(MechanismPolicy().enabled, MechanismPolicy.all)
     }
 

@@ -40,7 +40,8 @@ struct DigestResponse {
         qop = directives["qop"] ?? Array("auth".utf8)
         guard String(decoding: qop, as: UTF8.self).lowercased() == "auth" else {
             throw .malformed(
-                reason: "qop=\(DigestMD5Mechanism.show(qop)) asks for a security layer; only qop=auth is offered (use TLS)"
+                reason:
+                    "qop=\(DigestMD5Mechanism.show(qop)) asks for a security layer; only qop=auth is offered (use TLS)"
             )
         }
 
@@ -54,7 +55,8 @@ struct DigestResponse {
             Hex.decode(String(decoding: nonceCount, as: UTF8.self)) == [0, 0, 0, 1]
         else {
             throw .malformed(
-                reason: "nc=\(DigestMD5Mechanism.show(nonceCount)) is not 00000001 (subsequent authentication is not supported)"
+                reason:
+                    "nc=\(DigestMD5Mechanism.show(nonceCount)) is not 00000001 (subsequent authentication is not supported)"
             )
         }
 
@@ -81,7 +83,9 @@ struct DigestResponse {
             guard maxbuf.count <= 8, maxbuf.allSatisfy({ (0x30...0x39).contains($0) }),
                 let size = Int(String(decoding: maxbuf, as: UTF8.self)), (17...16_777_215).contains(size)
             else {
-                throw .malformed(reason: "maxbuf=\(DigestMD5Mechanism.show(maxbuf)) is not a number from 17 to 16777215")
+                throw .malformed(
+                    reason: "maxbuf=\(DigestMD5Mechanism.show(maxbuf)) is not a number from 17 to 16777215"
+                )
             }
         }
 

@@ -49,7 +49,10 @@ struct SCRAMClientFirstMessage {
             guard authorizationField.starts(with: "a=".utf8), authorizationField.count > 2 else {
                 throw .malformed(reason: "SCRAM: the GS2 header's second field is neither empty nor a=authzid")
             }
-            authorizationID = try SCRAMSyntax.decodeSASLName(authorizationField.dropFirst(2), what: "authorization identity")
+            authorizationID = try SCRAMSyntax.decodeSASLName(
+                authorizationField.dropFirst(2),
+                what: "authorization identity"
+            )
         }
         gs2Header = Array(message[...headerEnd])
 
@@ -76,7 +79,7 @@ struct SCRAMClientFirstMessage {
 
     /// cb-name = 1*(ALPHA / DIGIT / "." / "-").
     private static func isChannelBindingNameCharacter(_ byte: UInt8) -> Bool {
-        SCRAMSyntax.isASCIILetter(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: ".")
-            || byte == UInt8(ascii: "-")
+        SCRAMSyntax.isASCIILetter(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+            || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-")
     }
 }

@@ -199,7 +199,8 @@ package struct SCRAMServerExchange: Sendable {
         }
 
         let authMessage =
-            pending.clientFirstBare + [SCRAMSyntax.comma] + pending.serverFirst + [SCRAMSyntax.comma] + parsed.withoutProof
+            pending.clientFirstBare + [SCRAMSyntax.comma] + pending.serverFirst + [SCRAMSyntax.comma]
+            + parsed.withoutProof
         let clientSignature = hash.hmac(key: pending.storedKey, authMessage)
         let clientKey = zip(parsed.proof, clientSignature).map { $0 ^ $1 }
         let proofMatches = constantTimeEqual(hash.storedKey(clientKey: clientKey), pending.storedKey)
