@@ -80,6 +80,8 @@ struct UnreadableCredentialLookup: CredentialLookup {
     struct ReadError: Error {}
 
     func secrets(for user: UserID) throws -> UserSecrets { throw ReadError() }
+
+    var secretPolicy: SecretPolicy { .cyrusDefault }
 }
 
 /// A cheap SCRAM iteration count for tests that do not measure SCRAM itself.

@@ -1,3 +1,4 @@
+import Dispatch
 import SASLDB
 import XCTest
 
@@ -101,7 +102,8 @@ final class PlainMechanismTests: XCTestCase {
 
     func testUnknownUserIsCheckedAgainstSecretsShapedLikeTheStorePolicy() throws {
         let verifiers = try MechanismFixture(lookupPolicy: verifiersOnlyTestPolicy).context.lookup
-        let dummy = PasswordCheck.dummySecrets(for: alice, lookup: verifiers)
+        XCTAssertEqual(verifiers.secretPolicy, verifiersOnlyTestPolicy)
+        let dummy = PasswordCheck.dummySecrets(for: alice, policy: verifiers.secretPolicy)
         XCTAssertNil(dummy.plaintext)
         XCTAssertNotNil(dummy.cramMD5)
         XCTAssertNotNil(dummy.digestMD5)
@@ -109,12 +111,36 @@ final class PlainMechanismTests: XCTestCase {
         XCTAssertEqual(dummy.scram?.iterations, testSCRAMIterations)
         XCTAssertFalse(dummy.verify(password: Array("secret".utf8)))
 
-        let plaintext = PasswordCheck.dummySecrets(for: alice, lookup: try MechanismFixture().context.lookup)
+        let plaintextStore = try MechanismFixture().context.lookup
+        let plaintext = PasswordCheck.dummySecrets(for: alice, policy: plaintextStore.secretPolicy)
         XCTAssertNotNil(plaintext.plaintext)
         XCTAssertNil(plaintext.scram)
+    }
 
-        let other = PasswordCheck.dummySecrets(for: alice, lookup: UnreadableCredentialLookup())
-        XCTAssertNotNil(other.plaintext)
+    func testUnknownNameCostsWhatAVerifierOnlyUserCostsOnAStoreWithoutPlaintext() throws {
+        // The site's "no plaintext" store at the highest iteration count: a real user costs one PBKDF2 run of 65,536
+        // iterations, so an unknown name must too. Timed as the password service's tests time unknown users: the
+        // median of interleaved runs of each, which must be of the same size (a stand-in with plaintext or with the
+        // default 4,096 iterations would be 16 times faster or more).
+        var policy = SecretPolicy.noPlaintext
+        policy.scramIterations = SecretPolicy.maximumSCRAMIterations
+        let store = CredentialStore(backend: MemoryBackend(), policy: policy)
+        try store.setPassword(Array("secret".utf8), for: alice)
+        let context = SASLServerContext(lookup: store, hostName: MechanismFixture.hostName, defaultRealm: "example.org")
+        func timeFailure(_ login: String) -> Double {
+            let start = DispatchTime.now().uptimeNanoseconds
+            XCTAssertEqual(run(message("", login, "wrong"), context), authFailed)
+            return Double(DispatchTime.now().uptimeNanoseconds - start)
+        }
+        var known: [Double] = []
+        var unknown: [Double] = []
+        for attempt in 0..<9 {
+            known.append(timeFailure("alice"))
+            unknown.append(timeFailure("nobody-\(attempt)"))
+        }
+        let medians = [known, unknown].map { $0.sorted()[$0.count / 2] }
+        let ratio = (medians.min() ?? 0) / (medians.max() ?? 1)
+        XCTAssertGreaterThan(ratio, 0.5, "medians: verifier-only user \(medians[0]) ns, unknown name \(medians[1]) ns")
     }
 
     func testUnreadableStoreIsTemporaryFailure() {

@@ -15,6 +15,8 @@ final class SASLServerMechanismTests: XCTestCase {
             lookups.add(1, ordering: .relaxed)
             return try MechanismFixture().store.secrets(for: user)
         }
+
+        var secretPolicy: SecretPolicy { .cyrusDefault }
     }
 
     private let lookup = CountingLookup()

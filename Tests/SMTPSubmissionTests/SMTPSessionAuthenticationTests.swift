@@ -305,6 +305,7 @@ final class SMTPSessionAuthenticationTests: XCTestCase {
         struct Unreadable: CredentialLookup {
             struct ReadError: Error {}
             func secrets(for user: UserID) throws -> UserSecrets { throw ReadError() }
+            var secretPolicy: SecretPolicy { .cyrusDefault }
         }
         let context = SASLServerContext(lookup: Unreadable(), hostName: SessionFixture.hostName)
         var driver = try tlsDriver(try SessionFixture.configuration(context: context))

@@ -83,13 +83,25 @@ public func checkIdentity(_ identity: AuthenticatedIdentity, mechanism: String) 
     }
 }
 
-/// Checks that an exchange that has ended stays ended: any further response fails.
+/// Checks that an exchange that has ended stays ended (any further response fails), then what it reports.
 public func checkFinished(_ mechanism: any SASLServerMechanism, name: String) {
     for response in [nil, [], Array("x".utf8)] as [[UInt8]?] {
         var copy = mechanism
         if case .failure = copy.step(response) { continue }
         require(false, "\(name) accepted a response after the exchange ended")
     }
+    checkReportedCredential(mechanism, name: name)
+}
+
+/// Checks the retry material against the claimed login (`login NUL password`), and that erasing it leaves none.
+private func checkReportedCredential(_ mechanism: any SASLServerMechanism, name: String) {
+    if let material = mechanism.withRetryMaterial({ $0 }) {
+        let login = mechanism.claimedLogin ?? []
+        require(mechanism.claimedLogin != nil, "\(name) has retry material without a claimed login")
+        require(material.starts(with: login + [0]), "\(name)'s retry material does not start with its login")
+    }
+    mechanism.eraseRetryMaterial()
+    require(mechanism.withRetryMaterial { _ in true } == nil, "\(name) kept its retry material after the erase")
 }
 
 /// Whether the step ends the exchange.

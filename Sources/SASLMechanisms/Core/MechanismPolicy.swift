@@ -13,8 +13,10 @@ public struct MechanismPolicy: Sendable, Equatable {
         self.allowedWithoutTLS = allowedWithoutTLS
     }
 
-    /// Every mechanism this library implements, strongest first.
-    public static let all = ["SCRAM-SHA-256", "SCRAM-SHA-1", "DIGEST-MD5", "CRAM-MD5", "PLAIN", "LOGIN"]
+    /// Every mechanism this library implements that needs no TLS channel binding, strongest first (the
+    /// ``SASLMechanismFactory/implemented`` rows without ``ImplementedMechanism/needsChannelBinding``): the SCRAM
+    /// `-PLUS` variants are enabled by name, on servers that have channel bindings to offer.
+    public static let all = SASLMechanismFactory.implemented.filter { !$0.needsChannelBinding }.map(\.name)
 
     /// The mechanisms to advertise on a connection that is (or is not) protected by TLS.
     public func offered(overTLS: Bool) -> [String] {

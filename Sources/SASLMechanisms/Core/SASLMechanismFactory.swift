@@ -1,5 +1,32 @@
 /// Makes a fresh server mechanism by its IANA name, for one authentication attempt.
 public enum SASLMechanismFactory {
+    /// Every mechanism this library implements, strongest first.
+    ///
+    /// The one list of names: the factory makes these, ``MechanismPolicy/all`` enables those that need no channel
+    /// binding, and a server checks its configured names against ``names``.
+    public static let implemented: [ImplementedMechanism] = [
+        ImplementedMechanism(scram: SCRAMSHA256Plus.self),
+        ImplementedMechanism(scram: SCRAMSHA256.self),
+        ImplementedMechanism(scram: SCRAMSHA1Plus.self),
+        ImplementedMechanism(scram: SCRAMSHA1.self),
+        ImplementedMechanism(name: DigestMD5Mechanism.name) { context, settings in
+            DigestMD5Mechanism(context: context, acceptedHosts: settings.digestHosts)
+        },
+        ImplementedMechanism(name: CRAMMD5Mechanism.name) { context, _ in CRAMMD5Mechanism(context: context) },
+        ImplementedMechanism(name: PlainMechanism.name) { context, _ in PlainMechanism(context: context) },
+        ImplementedMechanism(name: LoginMechanism.name) { context, _ in LoginMechanism(context: context) },
+    ]
+
+    /// The names of ``implemented``, strongest first: every name the factory knows.
+    public static let names = implemented.map(\.name)
+
+    /// The row of ``implemented`` for `name` (case-insensitive), or `nil` for a mechanism this library does not
+    /// implement.
+    public static func mechanism(named name: String) -> ImplementedMechanism? {
+        let uppercased = name.uppercased()
+        return implemented.first { $0.name == uppercased }
+    }
+
     /// A new state machine for `name` (case-insensitive), or `nil` for a mechanism this library does not implement.
     ///
     /// - Parameters:
@@ -14,28 +41,11 @@ public enum SASLMechanismFactory {
         scramIterations: Int = 4096,
         digestHosts: DigestMD5Mechanism.AcceptedHosts = .hostNameOnly
     ) -> (any SASLServerMechanism)? {
-        switch name.uppercased() {
-        case PlainMechanism.name: return PlainMechanism(context: context)
-        case LoginMechanism.name: return LoginMechanism(context: context)
-        case CRAMMD5Mechanism.name: return CRAMMD5Mechanism(context: context)
-        case DigestMD5Mechanism.name: return DigestMD5Mechanism(context: context, acceptedHosts: digestHosts)
-        case SCRAMSHA1Mechanism.name:
-            return SCRAMSHA1Mechanism(context: context, iterations: scramIterations, channelBindings: channelBindings)
-        case SCRAMSHA256Mechanism.name:
-            return SCRAMSHA256Mechanism(context: context, iterations: scramIterations, channelBindings: channelBindings)
-        case SCRAMSHA1PlusMechanism.name:
-            return SCRAMSHA1PlusMechanism(
-                context: context,
-                iterations: scramIterations,
-                channelBindings: channelBindings
-            )
-        case SCRAMSHA256PlusMechanism.name:
-            return SCRAMSHA256PlusMechanism(
-                context: context,
-                iterations: scramIterations,
-                channelBindings: channelBindings
-            )
-        default: return nil
-        }
+        let settings = ImplementedMechanism.Settings(
+            channelBindings: channelBindings,
+            scramIterations: scramIterations,
+            digestHosts: digestHosts
+        )
+        return mechanism(named: name)?.make(context, settings)
     }
 }

@@ -4,6 +4,11 @@ import SASLDB
 ///
 /// No I/O, no base64, no logging: the caller frames the exchange, decodes the client's responses and logs the
 /// outcome. A fresh value is made for every attempt.
+///
+/// Besides the verdict, a mechanism tells its caller what the client claimed, from its own parser, so that no other
+/// layer parses the mechanism's messages again: ``claimedLogin`` for the log and the failure record, and for the
+/// mechanisms whose client sends its password (PLAIN, LOGIN) the material a retry fingerprint is made from
+/// (``withRetryMaterial(_:)``), which the caller erases when the attempt ends (``eraseRetryMaterial()``).
 public protocol SASLServerMechanism: Sendable {
     /// The IANA name, for example `CRAM-MD5`.
     static var name: String { get }
@@ -20,21 +25,38 @@ public protocol SASLServerMechanism: Sendable {
     ///
     /// - Parameter response: the response the next ``step(_:)`` would be given.
     func stepIsImmediate(for response: [UInt8]?) -> Bool
+
+    /// The login name the client gave, as the mechanism parsed it: set as soon as a message naming it was parsed and
+    /// kept whatever the outcome, so a failed attempt can be logged and recorded under it. `nil` before that, or when
+    /// the client's message was too broken to name anyone.
+    ///
+    /// It is what the client claimed (PLAIN's authcid, SCRAM's `n=` with `=2C` and `=3D` decoded, DIGEST-MD5's
+    /// `username`), not who authenticated: that is the ``AuthenticatedIdentity`` of a success. Unchecked client
+    /// bytes: escape them before logging.
+    var claimedLogin: [UInt8]? { get }
+
+    /// Lends the retry material to `body`: `login NUL password` as the client sent them, for a caller that turns it
+    /// into a keyed fingerprint so that a client retrying the same wrong password is counted once.
+    ///
+    /// Only mechanisms whose client sends its password have it (PLAIN once its message parsed, LOGIN once the
+    /// password arrived); the others, and any mechanism after ``eraseRetryMaterial()``, return `nil` without calling
+    /// `body`. `body` must not keep the bytes: they hold a password.
+    func withRetryMaterial<Result>(_ body: ([UInt8]) -> Result) -> Result?
+
+    /// Overwrites the retry material with zeros and drops it; call it when the attempt ends, whatever its result.
+    ///
+    /// The material is shared by every copy of the mechanism (a driver copies it to run a step on another thread),
+    /// so erasing through one copy erases it for all; it is also erased when the last copy goes away.
+    func eraseRetryMaterial()
 }
 
 extension SASLServerMechanism {
     /// `false`: any step may read the store.
     public func stepIsImmediate(for response: [UInt8]?) -> Bool { false }
-}
 
-/// Where mechanisms read a user's secrets; a ``CredentialStore`` is one, an in-memory store in tests is another.
-public protocol CredentialLookup: Sendable {
-    /// The user's secrets, read in one lookup; empty secrets for an unknown user.
-    ///
-    /// - Throws: when the store cannot be read (the mechanism then fails with ``SASLFailure/temporary(reason:)``).
-    func secrets(for user: UserID) throws -> UserSecrets
-}
+    /// `nil`: the mechanism never sees a password.
+    public func withRetryMaterial<Result>(_ body: ([UInt8]) -> Result) -> Result? { nil }
 
-extension CredentialStore: CredentialLookup {
-    public func secrets(for user: UserID) throws -> UserSecrets { try secrets(of: user) }
+    /// Nothing to erase: the mechanism never sees a password.
+    public func eraseRetryMaterial() {}
 }

@@ -24,6 +24,8 @@ import Darwin
 /// HMAC-MD5 like any other and fails with the same ``SASLFailure/authenticationFailed(reason:)`` as a wrong digest.
 /// Digests are compared in constant time.
 ///
+/// The user name of an answer within the bound that has a space is the ``claimedLogin``, whatever the outcome.
+///
 /// A client response of `*` (cancel) never reaches this type: the caller handles it before decoding.
 public struct CRAMMD5Mechanism: SASLServerMechanism {
     /// The IANA name.
@@ -45,6 +47,9 @@ public struct CRAMMD5Mechanism: SASLServerMechanism {
     /// The challenge sent, which the client's digest is computed over.
     let challenge: [UInt8]
     private var state = State.initial
+
+    /// The user name of the client's answer, once parsed.
+    public private(set) var claimedLogin: [UInt8]?
 
     /// Creates the mechanism for one authentication attempt, with a fresh challenge.
     public init(context: SASLServerContext) {
@@ -81,7 +86,7 @@ public struct CRAMMD5Mechanism: SASLServerMechanism {
         state == .initial
     }
 
-    private func verify(_ response: [UInt8]) -> SASLStep {
+    private mutating func verify(_ response: [UInt8]) -> SASLStep {
         guard response.count <= Self.maximumResponseLength else {
             return .failure(.tooLong(limit: Self.maximumResponseLength))
         }
@@ -89,6 +94,7 @@ public struct CRAMMD5Mechanism: SASLServerMechanism {
             return .failure(.malformed(reason: "a CRAM-MD5 answer is the user name, a space and the digest"))
         }
         let login = Array(response[..<space])
+        claimedLogin = login
         guard !login.isEmpty else { return .failure(.malformed(reason: "the CRAM-MD5 user name is empty")) }
         guard let digest = Self.decodeLowercaseHex(response[(space + 1)...]) else {
             return .failure(.malformed(reason: "the CRAM-MD5 digest must be 32 lowercase hex digits"))

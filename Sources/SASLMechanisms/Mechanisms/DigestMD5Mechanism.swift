@@ -103,6 +103,9 @@ public struct DigestMD5Mechanism: SASLServerMechanism {
     private let fixedNonce: [UInt8]?
     private var state = State.start
 
+    /// The `username` directive as the client sent it (quotes and escapes removed), once the digest-response parsed.
+    public private(set) var claimedLogin: [UInt8]?
+
     /// Creates the mechanism for one attempt.
     ///
     /// - Parameters:
@@ -212,16 +215,20 @@ public struct DigestMD5Mechanism: SASLServerMechanism {
     ]
 
     /// Checks a digest-response; returns who logged in and the rspauth value.
-    private func verify(_ input: [UInt8], nonce: [UInt8]) throws(SASLFailure) -> (AuthenticatedIdentity, [UInt8]) {
+    private mutating func verify(
+        _ input: [UInt8],
+        nonce: [UInt8]
+    ) throws(SASLFailure) -> (AuthenticatedIdentity, [UInt8]) {
         guard !input.isEmpty else { throw .malformed(reason: "the digest-response is empty") }
         let directives = try DigestDirectives(parsing: input, known: Self.knownDirectives)
+        claimedLogin = directives["username"]
         let response = try DigestResponse(directives, expectedNonce: nonce)
         try checkDigestURI(response.digestURI)
 
         let offeredRealm = Array(context.defaultRealm.utf8)
         guard let realm = response.realm ?? (offeredRealm.isEmpty ? [] : nil) else {
             throw .malformed(
-                reason: "the digest-response has no realm, but the server offered \(show(offeredRealm))"
+                reason: "the digest-response has no realm, but the server offered \(Self.show(offeredRealm))"
             )
         }
         // Cyrus appends the client's realm only when the client chose another realm than the one offered.
@@ -230,7 +237,7 @@ public struct DigestMD5Mechanism: SASLServerMechanism {
         let user = try context.user(forLogin: login)
         let secrets = try context.secrets(for: user)
 
-        let candidates = Candidates(user: user, secrets: secrets, username: response.username, realm: realm)
+        let candidates = DigestCandidates(user: user, secrets: secrets, username: response.username, realm: realm)
         let digestA2 = Hex.encode(HashAlgorithm.md5.digest(Array("AUTHENTICATE:".utf8) + response.digestURI))
         let sessionKeys = candidates.secrets.map { response.sessionKey(secret: $0) }
         let expected = sessionKeys.map { response.digest(sessionKey: $0, hashedA2: digestA2) }
@@ -250,10 +257,10 @@ public struct DigestMD5Mechanism: SASLServerMechanism {
     private func checkDigestURI(_ uri: [UInt8]) throws(SASLFailure) {
         let parts = uri.split(separator: Self.slash, omittingEmptySubsequences: false)
         guard parts.count == 2 || parts.count == 3, parts.allSatisfy({ !$0.isEmpty }) else {
-            throw .malformed(reason: "the digest-uri \(show(uri)) is not <service>/<host>[/<name>]")
+            throw .malformed(reason: "the digest-uri \(Self.show(uri)) is not <service>/<host>[/<name>]")
         }
         guard Self.equalIgnoringASCIICase(parts[0], Array(context.service.utf8)) else {
-            throw .malformed(reason: "the digest-uri \(show(uri)) is not for the service '\(context.service)'")
+            throw .malformed(reason: "the digest-uri \(Self.show(uri)) is not for the service '\(context.service)'")
         }
         switch acceptedHosts {
         case .any:
@@ -262,7 +269,7 @@ public struct DigestMD5Mechanism: SASLServerMechanism {
             let names = [context.hostName] + aliases
             guard names.contains(where: { Self.equalIgnoringASCIICase(parts[1], Array($0.utf8)) }) else {
                 throw .malformed(
-                    reason: "the digest-uri \(show(uri)) names another host than \(names.joined(separator: ", "))"
+                    reason: "the digest-uri \(Self.show(uri)) names another host than \(names.joined(separator: ", "))"
                 )
             }
         }
@@ -273,218 +280,18 @@ public struct DigestMD5Mechanism: SASLServerMechanism {
         return a.count == b.count && zip(a, b).allSatisfy { fold($0) == fold($1) }
     }
 
-    fileprivate static let quote = UInt8(ascii: "\"")
-    fileprivate static let backslash = UInt8(ascii: "\\")
-    fileprivate static let comma = UInt8(ascii: ",")
-    fileprivate static let colon = UInt8(ascii: ":")
-    fileprivate static let slash = UInt8(ascii: "/")
-    fileprivate static let at = UInt8(ascii: "@")
-}
+    static let quote = UInt8(ascii: "\"")
+    static let backslash = UInt8(ascii: "\\")
+    static let comma = UInt8(ascii: ",")
+    static let colon = UInt8(ascii: ":")
+    static let slash = UInt8(ascii: "/")
+    static let at = UInt8(ascii: "@")
 
-/// The directives of a digest-response the server uses, validated and bounded.
-private struct DigestResponse {
-    /// UTF-8; without `charset=utf-8`, converted from ISO-8859-1 unless it already is valid UTF-8.
-    var username: [UInt8]
-    /// UTF-8 like `username`; `nil` when absent.
-    var realm: [UInt8]?
-    var nonce: [UInt8]
-    var clientNonce: [UInt8]
-    /// Exactly the 8 hex digits sent (value 1).
-    var nonceCount: [UInt8]
-    /// As sent (case kept, since it is hashed), `auth` when absent.
-    var qop: [UInt8]
-    var digestURI: [UInt8]
-    /// The 16 bytes decoded from the `response` hex.
-    var response: [UInt8]
-    /// UTF-8; `nil` when absent (an empty one is still hashed, as Cyrus does).
-    var authzid: [UInt8]?
-
-    init(_ directives: DigestDirectives, expectedNonce: [UInt8]) throws(SASLFailure) {
-        func required(_ name: String) throws(SASLFailure) -> [UInt8] {
-            guard let value = directives[name] else {
-                throw .malformed(reason: "the digest-response has no \(name) directive")
-            }
-            return value
-        }
-
-        // RFC 2831: only "utf-8" may be named; without it username and realm are ISO-8859-1 (but see identity()).
-        let isUTF8: Bool
-        if let charset = directives["charset"] {
-            guard String(decoding: charset, as: UTF8.self).lowercased() == "utf-8" else {
-                throw .malformed(reason: "charset \(show(charset)) is not utf-8")
-            }
-            isUTF8 = true
-        } else {
-            isUTF8 = false
-        }
-
-        qop = directives["qop"] ?? Array("auth".utf8)
-        guard String(decoding: qop, as: UTF8.self).lowercased() == "auth" else {
-            throw .malformed(
-                reason: "qop=\(show(qop)) asks for a security layer; only qop=auth is offered (use TLS)"
-            )
-        }
-
-        nonce = try required("nonce")
-        guard nonce == expectedNonce else {
-            throw .malformed(reason: "the nonce is not the one this server sent")
-        }
-
-        nonceCount = try required("nc")
-        guard nonceCount.count == 8, nonceCount.allSatisfy(isLowercaseHexDigit),
-            Hex.decode(String(decoding: nonceCount, as: UTF8.self)) == [0, 0, 0, 1]
-        else {
-            throw .malformed(
-                reason: "nc=\(show(nonceCount)) is not 00000001 (subsequent authentication is not supported)"
-            )
-        }
-
-        clientNonce = try required("cnonce")
-        guard !clientNonce.isEmpty, clientNonce.count <= DigestMD5Mechanism.maximumClientNonceLength else {
-            throw .malformed(
-                reason: "the cnonce must be 1 to \(DigestMD5Mechanism.maximumClientNonceLength) bytes long"
-            )
-        }
-
-        digestURI = try required("digest-uri")
-
-        let responseHex = try required("response")
-        // RFC 2831's LHEX: Cyrus compares the text with its own lowercase digest, so uppercase never worked.
-        guard responseHex.count == 32, responseHex.allSatisfy(isLowercaseHexDigit),
-            let digest = Hex.decode(String(decoding: responseHex, as: UTF8.self))
-        else {
-            throw .malformed(reason: "the response is not 32 lowercase hex digits")
-        }
-        response = digest
-
-        if let maxbuf = directives["maxbuf"] {
-            // Meaningless without a security layer, but Cyrus refuses a malformed one and so do we.
-            guard maxbuf.count <= 8, maxbuf.allSatisfy({ (0x30...0x39).contains($0) }),
-                let size = Int(String(decoding: maxbuf, as: UTF8.self)), (17...16_777_215).contains(size)
-            else {
-                throw .malformed(reason: "maxbuf=\(show(maxbuf)) is not a number from 17 to 16777215")
-            }
-        }
-
-        username = try Self.identity(try required("username"), named: "username", isUTF8: isUTF8)
-        guard !username.isEmpty else { throw .malformed(reason: "the username is empty") }
-        realm = try directives["realm"].map { (value) throws(SASLFailure) in
-            try Self.identity(value, named: "realm", isUTF8: isUTF8)
-        }
-        // RFC 2831 §2.1.2: the authzid is UTF-8 whatever the charset.
-        authzid = try directives["authzid"].map { (value) throws(SASLFailure) in
-            try Self.identity(value, named: "authzid", isUTF8: true)
-        }
+    /// A client-supplied value for the log: quoted, control characters escaped, invalid UTF-8 as U+FFFD, cut at 64
+    /// bytes.
+    static func show(_ bytes: [UInt8]) -> String {
+        let limit = 64
+        let text = String(decoding: bytes.prefix(limit), as: UTF8.self)
+        return text.debugDescription + (bytes.count > limit ? "…" : "")
     }
-
-    /// Bounds a name and brings it to UTF-8.
-    private static func identity(_ value: [UInt8], named name: String, isUTF8: Bool) throws(SASLFailure) -> [UInt8] {
-        guard value.count <= DigestMD5Mechanism.maximumIdentityLength else {
-            throw .malformed(reason: "the \(name) is longer than \(DigestMD5Mechanism.maximumIdentityLength) bytes")
-        }
-        let isValidUTF8 = String(validating: value, as: UTF8.self) != nil
-        if isUTF8 {
-            guard isValidUTF8 else {
-                throw .malformed(reason: "the \(name) is not valid UTF-8 although charset=utf-8 was sent")
-            }
-            return value
-        }
-        // Without charset RFC 2831 means ISO-8859-1, but Cyrus's client sends UTF-8 names without charset and Cyrus's
-        // server never converts them: valid UTF-8 is taken as is, anything else as ISO-8859-1 (whose bytes are the
-        // first 256 Unicode scalars). A real ISO-8859-1 name is rarely valid UTF-8.
-        if isValidUTF8 { return value }
-        return Array(String(String.UnicodeScalarView(value.map { Unicode.Scalar($0) })).utf8)
-    }
-
-    /// H(A1) = H(secret ":" nonce ":" cnonce [":" authzid]), the session key of md5-sess.
-    func sessionKey(secret: [UInt8]) -> [UInt8] {
-        let colon = DigestMD5Mechanism.colon
-        var a1 = secret + [colon] + nonce + [colon] + clientNonce
-        if let authzid { a1 += [colon] + authzid }
-        return HashAlgorithm.md5.digest(a1)
-    }
-
-    /// KD(HEX(H(A1)), nonce ":" nc ":" cnonce ":" qop ":" HEX(H(A2))), as raw bytes.
-    func digest(sessionKey: [UInt8], hashedA2: String) -> [UInt8] {
-        let colon = DigestMD5Mechanism.colon
-        let data =
-            Array(Hex.encode(sessionKey).utf8) + [colon] + nonce + [colon] + nonceCount + [colon] + clientNonce
-            + [colon] + qop + [colon] + Array(hashedA2.utf8)
-        return HashAlgorithm.md5.digest(data)
-    }
-}
-
-/// The H(username:realm:password) values tried, computed the same way whatever secrets the user has.
-///
-/// Clients disagree on RFC 2831's rule for non-ASCII text ("if all the characters of either username-value or passwd
-/// are in ISO 8859-1"), so three forms are tried, each only different from the others when some part is non-ASCII:
-/// 1. every part converted to ISO-8859-1 when representable: Cyrus's client, and the stored hash;
-/// 2. every part as raw UTF-8: Perl Authen::SASL; Cyrus's server tries it too;
-/// 3. username and realm as raw UTF-8, the password converted: GNU SASL (Cyrus's server does not try this one).
-private struct Candidates {
-    enum Source {
-        case plaintext
-        case storedHash(usable: Bool)
-        case none
-    }
-
-    let source: Source
-    let secrets: [[UInt8]]
-    /// Whether each value is a real candidate; a value computed from the dummy password never matches.
-    let usable: [Bool]
-
-    /// Never a real password: the dummy only keeps the work equal for users without a usable secret.
-    private static let dummyPassword = Array("dummy password for unknown users".utf8)
-
-    init(user: UserID, secrets stored: UserSecrets, username: [UInt8], realm: [UInt8]) {
-        let password = stored.plaintext ?? Self.dummyPassword
-        let colon = DigestMD5Mechanism.colon
-        let forms = [
-            DigestMD5Secret.hash(authid: username, realm: realm, password: password),
-            DigestMD5Secret.hash(authid: username, realm: realm, password: password, convertingToLatin1: false),
-            HashAlgorithm.md5.digest(username + [colon] + realm + [colon] + Latin1.convertIfRepresentable(password)),
-        ]
-        if stored.plaintext != nil {
-            source = .plaintext
-            secrets = forms
-            usable = [true, true, true]
-        } else if let hash = stored.digestMD5 {
-            // The stored hash is bound to the record's authid and realm; the client's to its username and realm.
-            // It is the first form of the record's names, so only a client using that form can match it.
-            let matchesRecord = user.authid == username && user.realm == realm
-            source = .storedHash(usable: matchesRecord)
-            secrets = [matchesRecord ? hash : forms[0], forms[1], forms[2]]
-            usable = [matchesRecord, false, false]
-        } else {
-            source = .none
-            secrets = forms
-            usable = [false, false, false]
-        }
-    }
-
-    /// The reason of a failed attempt, for the server's log.
-    ///
-    /// Every mechanism gives the one ``PasswordCheck/failureReason`` for a wrong password, an unknown or disabled user
-    /// and a user without a usable secret, so not even the log tells them apart. The exception is a digest that the
-    /// stored hash cannot check whatever the password: the administrator must learn the cause to fix the client.
-    func failureReason(user: UserID, response: DigestResponse, realm: [UInt8]) -> String {
-        guard case .storedHash(usable: false) = source else { return PasswordCheck.failureReason }
-        return """
-            \(user) has only a stored DIGEST-MD5 hash, bound to username \(show(user.authid)) and realm \
-            \(show(user.realm)), but the client sent username \(show(response.username)) and realm \(show(realm)), \
-            which only the plaintext password can check: set the client's login name to \(show(user.authid)) \
-            and its realm to \(show(user.realm)), or store the plaintext
-            """
-    }
-}
-
-private func isLowercaseHexDigit(_ byte: UInt8) -> Bool {
-    (0x30...0x39).contains(byte) || (0x61...0x66).contains(byte)
-}
-
-/// A client-supplied value for the log: quoted, control characters escaped, invalid UTF-8 as U+FFFD, cut at 64 bytes.
-private func show(_ bytes: [UInt8]) -> String {
-    let limit = 64
-    let text = String(decoding: bytes.prefix(limit), as: UTF8.self)
-    return text.debugDescription + (bytes.count > limit ? "…" : "")
 }

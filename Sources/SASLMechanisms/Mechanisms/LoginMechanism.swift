@@ -13,8 +13,12 @@ import SASLDB
 /// ``SASLFailure/tooLong(limit:)``. Verification and its failures are PLAIN's too: an unknown user, a disabled user
 /// and a wrong password give the same ``SASLFailure/authenticationFailed(reason:)`` after comparable work.
 ///
+/// The user name, as sent, is the ``claimedLogin`` from the moment it arrives; once the password arrived,
+/// `username NUL password` is the retry material (``withRetryMaterial(_:)``), whatever the outcome.
+///
 /// A client response of `*` (cancel) never reaches this type: the caller handles it before decoding. The decoded
-/// password belongs to the caller, which should zero it after ``step(_:)`` returns; this type keeps no copy of it.
+/// password belongs to the caller, which should zero it after ``step(_:)`` returns; this type keeps it only in its
+/// retry material, zeroed when ``eraseRetryMaterial()`` is called or the last copy goes away.
 public struct LoginMechanism: SASLServerMechanism {
     /// The IANA name.
     public static let name = "LOGIN"
@@ -40,6 +44,10 @@ public struct LoginMechanism: SASLServerMechanism {
 
     private let context: SASLServerContext
     private var state = State.initial
+    private let retryMaterial = RetryMaterial()
+
+    /// The user name the client sent, once it arrived.
+    public private(set) var claimedLogin: [UInt8]?
 
     /// Creates the mechanism for one authentication attempt.
     public init(context: SASLServerContext) {
@@ -77,8 +85,19 @@ public struct LoginMechanism: SASLServerMechanism {
         }
     }
 
+    /// Lends `username NUL password`, once the password arrived.
+    public func withRetryMaterial<Result>(_ body: ([UInt8]) -> Result) -> Result? {
+        retryMaterial.withBytes(body)
+    }
+
+    /// Zeroes the retry material, in every copy of this mechanism.
+    public func eraseRetryMaterial() {
+        retryMaterial.erase()
+    }
+
     private mutating func acceptUsername(_ login: [UInt8]) -> SASLStep {
         state = .finished
+        claimedLogin = login
         guard login.count <= Self.maximumNameLength else { return .failure(.tooLong(limit: Self.maximumNameLength)) }
         guard !login.isEmpty else { return .failure(.malformed(reason: "the LOGIN user name is empty")) }
         do {
@@ -91,6 +110,7 @@ public struct LoginMechanism: SASLServerMechanism {
     }
 
     private func checkPassword(_ password: [UInt8], login: [UInt8], user: UserID) -> SASLStep {
+        retryMaterial.store(login: login, password: password)
         guard password.count <= Self.maximumPasswordLength else {
             return .failure(.tooLong(limit: Self.maximumPasswordLength))
         }

@@ -19,9 +19,12 @@ import SASLDB
 /// `authzid` other than the login's own name needs ``SASLServerContext/authorize``, and is checked only after the
 /// password, so a refused proxy never tells a guesser anything about the password.
 ///
+/// Once the message has its two NUL bytes, the authcid is the ``claimedLogin`` and `authcid NUL passwd` the retry
+/// material (``withRetryMaterial(_:)``), whatever the outcome.
+///
 /// A client response of `*` (cancel) never reaches this type: the caller handles it before decoding. The decoded
 /// response belongs to the caller, which should zero it after ``step(_:)`` returns; this type zeroes the copy of the
-/// password it makes.
+/// password it checks, and its retry material when ``eraseRetryMaterial()`` is called or the last copy goes away.
 public struct PlainMechanism: SASLServerMechanism {
     /// The IANA name.
     public static let name = "PLAIN"
@@ -43,6 +46,10 @@ public struct PlainMechanism: SASLServerMechanism {
 
     private let context: SASLServerContext
     private var state = State.initial
+    private let retryMaterial = RetryMaterial()
+
+    /// The authcid, once a message with two NUL bytes arrived.
+    public private(set) var claimedLogin: [UInt8]?
 
     /// Creates the mechanism for one authentication attempt.
     public init(context: SASLServerContext) {
@@ -73,7 +80,17 @@ public struct PlainMechanism: SASLServerMechanism {
         }
     }
 
-    private func authenticate(_ message: [UInt8]) -> SASLStep {
+    /// Lends `authcid NUL passwd` of the message, once it has two NUL bytes.
+    public func withRetryMaterial<Result>(_ body: ([UInt8]) -> Result) -> Result? {
+        retryMaterial.withBytes(body)
+    }
+
+    /// Zeroes the retry material, in every copy of this mechanism.
+    public func eraseRetryMaterial() {
+        retryMaterial.erase()
+    }
+
+    private mutating func authenticate(_ message: [UInt8]) -> SASLStep {
         guard message.count <= Self.maximumMessageLength else {
             return .failure(.tooLong(limit: Self.maximumMessageLength))
         }
@@ -89,6 +106,8 @@ public struct PlainMechanism: SASLServerMechanism {
         let authzid = message[..<separators[0]]
         let authcid = message[(separators[0] + 1)..<separators[1]]
         let password = message[(separators[1] + 1)...]
+        claimedLogin = Array(authcid)
+        retryMaterial.store(login: Array(authcid), password: password)
         guard !authcid.isEmpty else {
             return .failure(.malformed(reason: "the PLAIN authentication identity is empty"))
         }
@@ -125,71 +144,5 @@ public struct PlainMechanism: SASLServerMechanism {
             authorizationID: Array(authzid),
             context: context
         )
-    }
-}
-
-/// The password check PLAIN and LOGIN share: verify, then authorise, with the same failure and comparable work for
-/// an unknown user, a disabled user and a wrong password.
-enum PasswordCheck {
-    /// The one reason every failed password check gives, so that not even a log line or a value compared by an
-    /// embedder tells an unknown user from a wrong password. `sasldb list` tells an administrator which it was.
-    static let failureReason = "wrong password, unknown user or disabled user"
-
-    /// Checks `password` for `user`, then the authorization identity.
-    static func authenticate(
-        user: UserID,
-        login: [UInt8],
-        password: [UInt8],
-        authorizationID: [UInt8],
-        context: SASLServerContext
-    ) -> SASLStep {
-        do throws(SASLFailure) {
-            guard try context.verify(password: password, for: user) else {
-                return .failure(.authenticationFailed(reason: failureReason))
-            }
-            let authorized = try context.authorizationID(authorizationID, for: user, login: login)
-            return .success(AuthenticatedIdentity(user: user, authorizationID: authorized))
-        } catch {
-            return .failure(error)
-        }
-    }
-
-    /// Secrets shaped like the ones the store writes, which no password matches.
-    ///
-    /// ``UserSecrets/verify(password:)`` on empty secrets only compares 16 bytes, while a user of a store without
-    /// plaintext costs a PBKDF2 run: that gap would tell a remote guesser which names exist. The store's
-    /// ``CredentialStore/policy`` is the best guess of what a real user holds; any other lookup is assumed to hold
-    /// plaintext, as Cyrus's saslpasswd2 writes by default.
-    static func dummySecrets(for user: UserID, lookup: any CredentialLookup) -> UserSecrets {
-        let policy = (lookup as? CredentialStore)?.policy ?? .cyrusDefault
-        var secrets = UserSecrets(user: user, values: [:])
-        if policy.plaintext {
-            secrets.plaintext = dummyPassword
-            // Cyrus and UserSecrets use the plaintext alone when it exists, so nothing else would be computed.
-            return secrets
-        }
-        if policy.cramMD5 { secrets.cramMD5 = CRAMMD5State(bytes: repeatElement(0, count: CRAMMD5State.byteCount)) }
-        if policy.digestMD5 { secrets.digestMD5 = [UInt8](repeating: 0, count: DigestMD5Secret.byteCount) }
-        if let hash = policy.scram {
-            // All-zero keys: no password derives them, and building them costs no PBKDF2 run of its own.
-            let zeros = [UInt8](repeating: 0, count: hash.digestLength)
-            secrets.scram = try? SCRAMVerifier(
-                hash: hash,
-                iterations: policy.scramIterations,
-                salt: [UInt8](repeating: 0x5a, count: SCRAMVerifier.saltLength),
-                storedKey: zeros,
-                serverKey: zeros
-            )
-        }
-        return secrets
-    }
-
-    /// The stand-in plaintext; its value does not matter, since a match is discarded.
-    private static let dummyPassword = [UInt8](repeating: 0x5a, count: 16)
-
-    /// Overwrites a buffer that held a password. The store through a pointer is kept by the optimiser because the
-    /// buffer is released by an opaque runtime call afterwards.
-    static func zero(_ bytes: inout [UInt8]) {
-        bytes.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
     }
 }

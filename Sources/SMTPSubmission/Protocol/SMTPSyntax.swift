@@ -1,7 +1,6 @@
 /// Byte classes of the RFC 5321 grammar, on raw bytes so that no `String` is built before a line is known to be valid.
 enum SMTPSyntax {
     static let space = UInt8(ascii: " ")
-    static let tab = UInt8(ascii: "\t")
     static let carriageReturn: UInt8 = 13
     static let lineFeed: UInt8 = 10
 

@@ -34,9 +34,7 @@ extension SMTPSession {
                 response = decoded
             }
         }
-        var exchange = SASLExchange(mechanismName: name)
-        exchange.attempt.observe(response)
-        self.exchange = exchange
+        exchange = SASLExchange(mechanismName: name)
         phase = .awaitingSASLStep
         return [.runSASLStep(SASLStepRequest(mechanism: mechanism, response: response))]
     }
@@ -50,7 +48,6 @@ extension SMTPSession {
         guard let response = Base64Text.decode(line) else {
             return abandonExchange(reply: .cannotDecodeResponse, result: "bad-base64")
         }
-        exchange.attempt.observe(response)
         exchange.mechanism = nil
         self.exchange = exchange
         phase = .awaitingSASLStep
@@ -68,11 +65,11 @@ extension SMTPSession {
     ///   - mechanism: the mechanism after the step ran (it carries the exchange's state).
     ///   - step: what the step returned.
     public mutating func saslStepCompleted(mechanism: any SASLServerMechanism, step: SASLStep) -> [SMTPSessionAction] {
-        guard phase == .awaitingSASLStep, var exchange else { return [ignoredEvent("saslStepCompleted")] }
+        guard phase == .awaitingSASLStep, exchange != nil else { return [ignoredEvent("saslStepCompleted")] }
+        // Held until the exchange ends, also after the last step: it knows the login and holds the retry material.
+        exchange?.mechanism = mechanism
         switch step {
         case .challenge(let challenge):
-            exchange.mechanism = mechanism
-            self.exchange = exchange
             phase = .authenticating
             return [.send(.challenge(challenge))]
         case .success(let identity):
@@ -90,7 +87,7 @@ extension SMTPSession {
     }
 
     private mutating func authenticationFailed(_ failure: SASLFailure) -> [SMTPSessionAction] {
-        let login = exchange?.attempt.login.map { SMTPLogText.clean($0) }
+        let login = exchange?.login.map { SMTPLogText.clean($0) }
         var fields: [String: String] = [:]
         if let login { fields["sasl.user"] = login }
         let reply: SMTPReply
@@ -113,7 +110,7 @@ extension SMTPSession {
         fields["auth.failures"] = String(failedAuthentications)
         let limits = configuration.limits
         var actions: [SMTPSessionAction] = [
-            .recordAuthFailure(user: login, credential: exchange?.attempt.fingerprint),
+            .recordAuthFailure(user: login, credential: exchange?.fingerprint),
             authenticationEvent(.notice, result: "failure", fields: fields),
             .pause(milliseconds: limits.authFailurePauseMilliseconds(afterFailure: failedAuthentications)),
             .send(reply),
@@ -132,7 +129,7 @@ extension SMTPSession {
     /// Ends the exchange without a counted failure (cancel, bad base64, an overlong or broken line).
     mutating func abandonExchange(reply: SMTPReply, result: String) -> [SMTPSessionAction] {
         var fields: [String: String] = [:]
-        if let login = exchange?.attempt.login { fields["sasl.user"] = SMTPLogText.clean(login) }
+        if let login = exchange?.login { fields["sasl.user"] = SMTPLogText.clean(login) }
         let log = authenticationEvent(.info, result: result, fields: fields)
         endExchange()
         return [log, .send(reply)]
@@ -152,7 +149,7 @@ extension SMTPSession {
     }
 
     private mutating func endExchange() {
-        exchange?.attempt.erase()
+        exchange?.erase()
         exchange = nil
         phase = .greeted
     }

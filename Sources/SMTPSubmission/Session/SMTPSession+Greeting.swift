@@ -10,7 +10,7 @@ extension SMTPSession {
     var offeredMechanisms: [String] {
         guard !mustStartTLSFirst, authenticatedIdentity == nil else { return [] }
         return configuration.mechanisms.offered(overTLS: isTLS).filter {
-            !$0.hasSuffix("-PLUS") || !channelBindings.isEmpty
+            !(SASLMechanismFactory.mechanism(named: $0)?.needsChannelBinding ?? false) || !channelBindings.isEmpty
         }
     }
 

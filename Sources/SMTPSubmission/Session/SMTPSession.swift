@@ -246,7 +246,7 @@ public struct SMTPSession: Sendable {
         reason: String
     ) -> [SMTPSessionAction] {
         phase = .closed
-        exchange?.attempt.erase()
+        exchange?.erase()
         exchange = nil
         transaction = nil
         dataReceiver = nil

@@ -83,7 +83,7 @@ struct DaemonConfiguration: Equatable, Sendable {
     ]
 
     /// Every mechanism name the library implements (the `-PLUS` variants need TLS channel bindings).
-    static let knownMechanisms = MechanismPolicy.all + ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS"]
+    static let knownMechanisms = SASLMechanismFactory.names
 
     /// The configuration from `entries` (a file, then `--set` and option overrides, later ones winning) over the
     /// store settings of `site`.

@@ -1,0 +1,22 @@
+import SASLDB
+
+/// Where mechanisms read a user's secrets; a ``CredentialStore`` is one, an in-memory store in tests is another.
+public protocol CredentialLookup: Sendable {
+    /// The user's secrets, read in one lookup; empty secrets for an unknown user.
+    ///
+    /// - Throws: when the store cannot be read (the mechanism then fails with ``SASLFailure/temporary(reason:)``).
+    func secrets(for user: UserID) throws -> UserSecrets
+
+    /// Which secrets the store writes for a user, so that a password checked for an unknown or disabled user runs
+    /// against stand-in secrets of the same shape and costs what a real user of this store costs: on a store without
+    /// plaintext a real user costs a PBKDF2 run of ``SecretPolicy/scramIterations``, and an unknown name must too, or
+    /// the answer time tells a remote guesser which names exist.
+    var secretPolicy: SecretPolicy { get }
+}
+
+extension CredentialStore: CredentialLookup {
+    public func secrets(for user: UserID) throws -> UserSecrets { try secrets(of: user) }
+
+    /// ``CredentialStore/policy``: what this store writes.
+    public var secretPolicy: SecretPolicy { policy }
+}
