@@ -9,6 +9,7 @@ let fuzzTargets = [
     "FuzzCRAMMD5",
     "FuzzDigestMD5",
     "FuzzSCRAM",
+    "FuzzSCRAMFirst",
     "FuzzDumpFormat",
     "FuzzPasswordList",
     "FuzzRecords",

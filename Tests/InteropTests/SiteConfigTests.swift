@@ -35,4 +35,37 @@ final class SiteConfigTests: XCTestCase {
         XCTAssertEqual(check.status, 1)
         XCTAssertTrue(check.stdoutText.contains("problem: carol@example.org: a plaintext userPassword is stored"))
     }
+
+    /// A SCRAM first reply shows a stored verifier's iteration count: `check` warns about the users whose count is
+    /// not the site's, so an administrator can align them.
+    func testCheckWarnsAboutSCRAMVerifiersWhoseCountIsNotTheSites() throws {
+        let directory = try TestSupport.temporaryDirectory(for: self)
+        let config = directory.appendingPathComponent("sasldb.conf")
+        let database = directory.appendingPathComponent("sasldb2").path
+        try Data("sasldb_path: \(database)\nsecrets: scram-sha-256\nscram_iteration_counter: 4096\n".utf8)
+            .write(to: config)
+        let environment = ["SASLDB_CONFIG": config.path]
+        for (user, extra) in [
+            ("aligned@example.org", [String]()), ("older@example.org", ["--scram-iterations", "8192"]),
+        ] {
+            let added = try TestSupport.sasldb(
+                ["add", "--stdin"] + extra + [user],
+                input: "pw\n",
+                environment: environment
+            )
+            XCTAssertEqual(added.status, 0, added.stderrText)
+        }
+        let check = try TestSupport.sasldb(["check"], environment: environment)
+        XCTAssertTrue(
+            check.stdoutText.contains(
+                "warning: older@example.org: the SCRAM verifier has 8192 iterations where the site's count is 4096"
+            ),
+            check.stdoutText
+        )
+        XCTAssertFalse(check.stdoutText.contains("warning: aligned@example.org"), check.stdoutText)
+        XCTAssertTrue(
+            check.stdoutText.contains("store: scram_iteration_counter = 4096 (\(config.path):3)"),
+            check.stdoutText
+        )
+    }
 }

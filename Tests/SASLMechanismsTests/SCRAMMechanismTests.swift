@@ -363,6 +363,34 @@ final class SCRAMMechanismTests: XCTestCase {
         }
     }
 
+    /// The probe of issue "who exists": a name stored with a verifier at the configured count and a name not stored
+    /// get first replies of the same shape (the count, a salt of the same length, stable for each name); a verifier of
+    /// another count is the one thing that shows, which `sasldb check` reports.
+    func testAStoredVerifierAndAnUnknownNameGetIndistinguishableFirstReplies() throws {
+        var otherCount = verifiersOnlyTestPolicy
+        otherCount.scramIterations = testSCRAMIterations * 2
+        let fixture = try MechanismFixture(users: [
+            ("stored", "pencil", verifiersOnlyTestPolicy), ("older", "pencil", otherCount),
+        ])
+        func firstReply(_ login: String) throws -> (salt: [UInt8], iterations: Substring) {
+            var mechanism = exchange(.sha256, fixture.context)
+            let first = try challenge(
+                mechanism.step(SCRAMTestClient(hash: .sha256, password: "", user: login).clientFirst)
+            )
+            let fields = String(decoding: first, as: UTF8.self).split(separator: ",")
+            XCTAssertEqual(fields.map { $0.prefix(2) }, ["r=", "s=", "i="], login)
+            return (try XCTUnwrap(Base64.decode(fields[1].dropFirst(2))), fields[2])
+        }
+        let stored = try firstReply("stored")
+        let unknown = try firstReply("nobody")
+        XCTAssertEqual(stored.iterations, "i=\(testSCRAMIterations)")
+        XCTAssertEqual(unknown.iterations, stored.iterations)
+        XCTAssertEqual(unknown.salt.count, stored.salt.count)
+        XCTAssertEqual(try firstReply("nobody").salt, unknown.salt, "an unknown name's salt is stable")
+        XCTAssertEqual(try firstReply("stored").salt, stored.salt)
+        XCTAssertEqual(try firstReply("older").iterations, "i=\(testSCRAMIterations * 2)", "what remains visible")
+    }
+
     func testFakeKeysRefuseEvenTheDummyPassword() throws {
         let fixture = try MechanismFixture(users: [("user", "pencil", verifiersOnlyTestPolicy)])
         for login in ["nobody", "user"] {

@@ -20,6 +20,7 @@ final class SMTPServerHandlerTests: XCTestCase {
     private func makeChannel(
         limits: SMTPLimits = SMTPLimits(),
         tracker: AuthFailureTracker? = nil,
+        accountTracker: AuthFailureTracker? = nil,
         commandTimeout: TimeAmount = .seconds(300),
         requiresTLS: Bool = false,
         threadPool: NIOThreadPool? = nil
@@ -39,7 +40,8 @@ final class SMTPServerHandlerTests: XCTestCase {
                 threadPool: threadPool,
                 tls: nil,
                 implicitTLS: false,
-                commandTimeout: commandTimeout
+                commandTimeout: commandTimeout,
+                accountFailures: accountTracker
             )
         )
         let channel = EmbeddedChannel(handler: handler)
@@ -214,6 +216,29 @@ final class SMTPServerHandlerTests: XCTestCase {
         XCTAssertEqual(try replies(channel), "421 4.4.2 mail.example.org Error: timeout exceeded\r\n")
         channel.embeddedEventLoop.run()
         XCTAssertFalse(channel.isActive)
+    }
+
+    /// Failures against one account from anywhere hold the answers to its wrong passwords, while its owner, with
+    /// the right password from an address without failures, logs in at once: delays, never a lockout.
+    func testAccountFailuresDelayWrongPasswordsButNeverTheOwner() throws {
+        let accounts = AuthFailureTracker(
+            policy: AuthFailurePolicy(freeFailures: 0, baseDelay: .seconds(5), maximumDelay: .seconds(5))
+        )
+        for guess in 0..<3 { accounts.recordFailure(from: "alice@example.org", fingerprint: [UInt8(guess)]) }
+        let owner = try makeChannel(accountTracker: accounts)
+        _ = try writes(owner)
+        try send(owner, "EHLO c\r\nAUTH PLAIN \(SessionFixture.plain("alice", SessionFixture.password))\r\n")
+        XCTAssertTrue(try replies(owner).hasSuffix("235 2.7.0 Authentication successful\r\n"))
+
+        let guesser = try makeChannel(accountTracker: accounts)
+        _ = try writes(guesser)
+        try send(guesser, "EHLO c\r\nAUTH PLAIN \(SessionFixture.plain("alice", "another-guess"))\r\n")
+        XCTAssertFalse(try replies(guesser).contains("535"), "the answer waits for the account's pause")
+        guesser.embeddedEventLoop.advanceTime(by: .seconds(4))
+        XCTAssertEqual(try replies(guesser), "")
+        guesser.embeddedEventLoop.advanceTime(by: .seconds(1))
+        XCTAssertTrue(try replies(guesser).hasPrefix("535 5.7.8"))
+        XCTAssertEqual(accounts.failureCount(for: "alice@example.org"), 4)
     }
 
     func testFailedAUTHHoldsTheReplyForThePause() throws {

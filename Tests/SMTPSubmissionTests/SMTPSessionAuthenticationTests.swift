@@ -204,7 +204,7 @@ final class SMTPSessionAuthenticationTests: XCTestCase {
         let actions = driver.send("AUTH PLAIN " + SessionFixture.plain("alice", "wrong"))
         XCTAssertEqual(actions.replies.map(\.description), ["535 5.7.8 Authentication credentials invalid\r\n"])
         XCTAssertEqual(actions.authFailures.count, 1)
-        XCTAssertEqual(actions.authFailures.first?.user, "alice")
+        XCTAssertEqual(actions.authFailures.first?.user, "alice@example.org")
         XCTAssertEqual(actions.authFailures.first?.credential?.count, 32)
         XCTAssertNil(driver.session.authenticatedUser)
     }
@@ -228,7 +228,7 @@ final class SMTPSessionAuthenticationTests: XCTestCase {
         driver.send(SessionFixture.base64("alice"))
         let login = driver.send(SessionFixture.base64("wrong")).authFailures.first
         let plain = driver.send("AUTH PLAIN " + SessionFixture.plain("alice", "wrong")).authFailures.first
-        XCTAssertEqual(login?.user, "alice")
+        XCTAssertEqual(login?.user, "alice@example.org")
         XCTAssertNotNil(login?.credential)
         XCTAssertEqual(login?.credential, plain?.credential)
     }
@@ -237,7 +237,7 @@ final class SMTPSessionAuthenticationTests: XCTestCase {
         var driver = try tlsDriver()
         driver.send("AUTH CRAM-MD5")
         let failure = driver.send(SessionFixture.base64("alice 00112233445566778899aabbccddeeff")).authFailures.first
-        XCTAssertEqual(failure?.user, "alice")
+        XCTAssertEqual(failure?.user, "alice@example.org")
         XCTAssertNil(failure?.credential)
     }
 
@@ -402,5 +402,70 @@ final class SMTPSessionAuthenticationTests: XCTestCase {
         var driver = try tlsDriver()
         let events = driver.send("AUTH PLAIN " + SessionFixture.plain("eve\nforged=1", "x")).logEvents
         XCTAssertEqual(events.first?.metadata["sasl.user"], "eve\\x0aforged=1")
+    }
+
+    // MARK: SCRAM start, then cancel
+
+    /// The SCRAM client-first message of `user`, as `AUTH SCRAM-SHA-256 <base64>`.
+    private func scramStart(_ user: String) -> String {
+        "AUTH SCRAM-SHA-256 " + SessionFixture.base64("n,,n=\(user),r=fyko+d2lbbFgONRv9qkxdawL")
+    }
+
+    private func scramDriver() throws -> SessionDriver {
+        try tlsDriver(SessionFixture.configuration(mechanisms: MechanismPolicy(enabled: ["SCRAM-SHA-256", "PLAIN"])))
+    }
+
+    /// The server did a lookup (and, for a plaintext user, a PBKDF2) for the first message: a cancel then is a failed
+    /// attempt, paused, recorded for the account, and the third closes the connection.
+    func testCancellingSCRAMAfterItsFirstMessageCountsAsAFailure() throws {
+        var driver = try scramDriver()
+        for attempt in 1...3 {
+            XCTAssertEqual(driver.send(scramStart("alice")).replies.first?.code, 334)
+            let actions = driver.send("*")
+            XCTAssertEqual(actions.replies.first?.description, "501 5.0.0 Authentication cancelled\r\n")
+            XCTAssertEqual(actions.authFailures.map(\.user), ["alice@example.org"], "attempt \(attempt)")
+            XCTAssertEqual(actions.pauses.count, 1)
+            XCTAssertEqual(actions.logEvents.first?.metadata["auth.result"], "cancelled")
+            XCTAssertEqual(actions.closes, attempt == 3)
+        }
+        XCTAssertTrue(driver.session.isClosed)
+    }
+
+    /// Unknown names cost a lookup too, and count the same: a name probe gains nothing from cancelling.
+    func testCancellingSCRAMForAnUnknownNameCountsTheSame() throws {
+        var driver = try scramDriver()
+        XCTAssertEqual(driver.send(scramStart("nobody")).replies.first?.code, 334)
+        let actions = driver.send("*")
+        XCTAssertEqual(actions.authFailures.map(\.user), ["nobody@example.org"])
+        XCTAssertEqual(actions.pauses.count, 1)
+    }
+
+    /// A cancel before any lookup (the empty challenge of SCRAM, LOGIN's password prompt) is an error, not a failure.
+    func testACancelBeforeAnyLookupCountsAsAnError() throws {
+        var driver = try tlsDriver(
+            SessionFixture.configuration(
+                mechanisms: MechanismPolicy(enabled: ["SCRAM-SHA-256", "LOGIN"]),
+                limits: SMTPLimits(errorsPerConnection: 2)
+            )
+        )
+        XCTAssertEqual(driver.send("AUTH SCRAM-SHA-256").replies.first?.description, "334 \r\n")
+        let first = driver.send("*")
+        XCTAssertReply(first.replies.first, 501, "5.0.0")
+        XCTAssertTrue(first.authFailures.isEmpty)
+        XCTAssertFalse(first.closes)
+        driver.send("AUTH LOGIN")
+        driver.send(SessionFixture.base64("alice"))
+        let second = driver.send("*")
+        XCTAssertTrue(second.authFailures.isEmpty)
+        XCTAssertTrue(second.closes, "the second error reaches the error limit")
+    }
+
+    /// Failures are recorded under the account the login names, whatever form the login took.
+    func testAFailureIsRecordedForTheAccountTheLoginNames() throws {
+        var driver = try tlsDriver()
+        let bare = driver.send("AUTH PLAIN " + SessionFixture.plain("alice", "wrong-1"))
+        let full = driver.send("AUTH PLAIN " + SessionFixture.plain("alice@example.org", "wrong-2"))
+        XCTAssertEqual(bare.authFailures.map(\.user), ["alice@example.org"])
+        XCTAssertEqual(full.authFailures.map(\.user), ["alice@example.org"])
     }
 }

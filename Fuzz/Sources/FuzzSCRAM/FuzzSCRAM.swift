@@ -106,24 +106,6 @@ private func exchange(_ variant: Variant, _ parts: [[UInt8]]) {
 }
 
 /// The server-first message `r=<nonce>,s=<salt>,i=<count>`, read strictly: the server made it.
-private struct ServerFirst {
-    var nonce: [UInt8]
-    var salt: [UInt8]
-    var iterations: Int
-
-    init?(_ message: [UInt8]) {
-        let fields = message.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false)
-        guard fields.count == 3, fields[0].starts(with: "r=".utf8), fields[1].starts(with: "s=".utf8),
-            fields[2].starts(with: "i=".utf8),
-            let salt = base64Decode(fields[1].dropFirst(2)), !salt.isEmpty,
-            let iterations = Int(String(decoding: fields[2].dropFirst(2), as: UTF8.self)), iterations > 0
-        else { return nil }
-        nonce = Array(fields[0].dropFirst(2))
-        self.salt = salt
-        self.iterations = iterations
-    }
-}
-
 @_cdecl("FuzzSCRAM_main")
 public func fuzzerMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
     runFuzzer(argc, argv) { data, size in

@@ -35,6 +35,11 @@ public protocol SASLServerMechanism: Sendable {
     /// bytes: escape them before logging.
     var claimedLogin: [UInt8]? { get }
 
+    /// Whether a step has read the user's secrets while the exchange is still open: SCRAM's first message does (it
+    /// needs the salt and count), the others read them only in their last step. A caller counts a client that cancels
+    /// such an exchange as a failed attempt, since the lookup (and a key derivation) was done for it.
+    var hasReadSecrets: Bool { get }
+
     /// Lends the retry material to `body`: `login NUL password` as the client sent them, for a caller that turns it
     /// into a keyed fingerprint so that a client retrying the same wrong password is counted once.
     ///
@@ -53,6 +58,9 @@ public protocol SASLServerMechanism: Sendable {
 extension SASLServerMechanism {
     /// `false`: any step may read the store.
     public func stepIsImmediate(for response: [UInt8]?) -> Bool { false }
+
+    /// `false`: the secrets are read only by the step that ends the exchange.
+    public var hasReadSecrets: Bool { false }
 
     /// `nil`: the mechanism never sees a password.
     public func withRetryMaterial<Result>(_ body: ([UInt8]) -> Result) -> Result? { nil }

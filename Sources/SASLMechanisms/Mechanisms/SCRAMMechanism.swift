@@ -63,6 +63,9 @@ public struct SCRAMMechanism<Variant: SCRAMVariant>: SASLServerMechanism {
     /// message parsed.
     public var claimedLogin: [UInt8]? { exchange.claimedLogin }
 
+    /// Whether the client-first message led to a lookup of the user's secrets.
+    public var hasReadSecrets: Bool { exchange.hasReadSecrets }
+
     /// Feeds the client's next response; see ``SASLServerMechanism/step(_:)``.
     public mutating func step(_ response: [UInt8]?) -> SASLStep {
         exchange.step(response)

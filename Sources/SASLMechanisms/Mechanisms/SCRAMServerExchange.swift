@@ -19,6 +19,8 @@ package struct SCRAMServerExchange: Sendable {
 
     /// The `n=` user name of the client-first message, `=2C` and `=3D` decoded (before SASLprep), once it parsed.
     package private(set) var claimedLogin: [UInt8]?
+    /// Whether the client-first message led to a lookup of the user's secrets.
+    package private(set) var hasReadSecrets = false
 
     private enum State: Sendable {
         case initial
@@ -124,6 +126,7 @@ package struct SCRAMServerExchange: Sendable {
             + (fixedServerNonce ?? Array(Base64.encode(secureRandomBytes(count: Self.serverNonceLength)).utf8))
 
         let secrets = try context.secrets(for: user)
+        hasReadSecrets = true
         let keys = keyMaterial(for: user, secrets: secrets)
 
         var serverFirst = Array("r=".utf8) + nonce

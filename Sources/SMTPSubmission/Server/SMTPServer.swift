@@ -58,6 +58,8 @@ public final class SMTPServer: Service, Sendable {
     private let threadPool: NIOThreadPool
     /// The message bytes every connection together may hold.
     private let messageMemory: MessageMemoryBudget
+    /// Failed AUTH per account, across addresses.
+    public let accountFailures: AuthFailureTracker
     private let registry = ConnectionRegistry()
     private let lifecycle = ListenerLifecycle()
     private let beforeAccepting: (@Sendable ([SocketAddress]) async throws -> Void)?
@@ -97,6 +99,7 @@ public final class SMTPServer: Service, Sendable {
         self.configuration = configuration
         self.authFailures = AuthFailureTracker(policy: configuration.authFailurePolicy)
         self.messageMemory = MessageMemoryBudget(limit: configuration.messageMemoryLimit)
+        self.accountFailures = AuthFailureTracker(policy: configuration.authFailurePolicy)
         self.sink = sink
         self.logger = logger
         self.group = eventLoopGroup
@@ -263,7 +266,8 @@ public final class SMTPServer: Service, Sendable {
             tls: tls,
             implicitTLS: implicitTLS,
             commandTimeout: .span(sessionConfiguration.limits.commandTimeout),
-            messageMemory: messageMemory
+            messageMemory: messageMemory,
+            accountFailures: accountFailures
         )
         try pipeline.addHandler(SMTPSessionHandler(session: session, environment: environment))
     }

@@ -47,6 +47,8 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
         package var commandTimeout: TimeAmount
         /// The message bytes all connections may hold; `nil` for no bound (tests of one connection).
         package var messageMemory: MessageMemoryBudget?
+        /// Failed AUTH per account (`authid@realm`) across every address, or `nil`.
+        package var accountFailures: AuthFailureTracker?
 
         /// Creates an environment.
         package init(
@@ -57,7 +59,8 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
             tls: ServerTLSMaterial?,
             implicitTLS: Bool,
             commandTimeout: TimeAmount,
-            messageMemory: MessageMemoryBudget? = nil
+            messageMemory: MessageMemoryBudget? = nil,
+            accountFailures: AuthFailureTracker? = nil
         ) {
             self.sink = sink
             self.logger = logger
@@ -67,6 +70,7 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
             self.implicitTLS = implicitTLS
             self.commandTimeout = commandTimeout
             self.messageMemory = messageMemory
+            self.accountFailures = accountFailures
         }
     }
 
@@ -357,15 +361,7 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
             trackerDelay = .zero
             pause(for: delay)
         case .recordAuthFailure(let user, let credential):
-            guard let tracker = environment.authFailures else { return }
-            let client = tracker.policy.clientKey(for: session.clientAddress)
-            let delay = tracker.recordFailure(from: client, fingerprint: credential)
-            trackerDelay = max(trackerDelay, delay)
-            var metadata: Logger.Metadata = [
-                "auth.failures_from_address": "\(tracker.failureCount(for: client))"
-            ]
-            if let user { metadata["sasl.user"] = .string(user) }
-            logger.debug("auth failure recorded", metadata: metadata)
+            recordAuthFailure(account: user, credential: credential)
         case .log(let event):
             log(event)
         case .close:
@@ -540,6 +536,26 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
             self.waitEnded(with: self.session.deliveryCompleted(outcome))
             self.accountMessageMemory()
         }
+    }
+
+    // MARK: - Failure tracking
+
+    /// Counts a failed AUTH for the client's network and for the account it named, and keeps the longer of the delays
+    /// they earn for the session's next pause. The account's count slows a guesser spread over many addresses; it
+    /// delays failures only, never the owner's right password from an address without failures.
+    private func recordAuthFailure(account: String?, credential: [UInt8]?) {
+        var metadata: Logger.Metadata = [:]
+        if let tracker = environment.authFailures {
+            let client = tracker.policy.clientKey(for: session.clientAddress)
+            trackerDelay = max(trackerDelay, tracker.recordFailure(from: client, fingerprint: credential))
+            metadata["auth.failures_from_address"] = "\(tracker.failureCount(for: client))"
+        }
+        if let account, let accounts = environment.accountFailures {
+            trackerDelay = max(trackerDelay, accounts.recordFailure(from: account, fingerprint: credential))
+            metadata["auth.failures_for_account"] = "\(accounts.failureCount(for: account))"
+        }
+        if let account { metadata["sasl.user"] = .string(account) }
+        logger.debug("auth failure recorded", metadata: metadata)
     }
 
     // MARK: - Message memory

@@ -44,7 +44,7 @@ extension SMTPSession {
         guard var exchange, let mechanism = exchange.mechanism else {
             return abandonExchange(reply: .authenticationCancelled, result: "internal-error")
         }
-        if line == [UInt8(ascii: "*")] { return abandonExchange(reply: .authenticationCancelled, result: "cancelled") }
+        if line == [UInt8(ascii: "*")] { return cancelExchange() }
         guard let response = Base64Text.decode(line) else {
             return abandonExchange(reply: .cannotDecodeResponse, result: "bad-base64")
         }
@@ -87,13 +87,12 @@ extension SMTPSession {
     }
 
     private mutating func authenticationFailed(_ failure: SASLFailure) -> [SMTPSessionAction] {
-        let login = exchange?.login.map { SMTPLogText.clean($0) }
         var fields: [String: String] = [:]
-        if let login { fields["sasl.user"] = login }
+        if let login = exchange?.login { fields["sasl.user"] = SMTPLogText.clean(login) }
         let reply: SMTPReply
         switch failure {
         case .cancelled:
-            return abandonExchange(reply: .authenticationCancelled, result: "cancelled")
+            return cancelExchange()
         case .temporary(let reason):
             fields["auth.reason"] = SMTPLogText.clean(reason)
             let log = authenticationEvent(.warning, result: "temporary-failure", fields: fields)
@@ -106,12 +105,41 @@ extension SMTPSession {
             fields["auth.reason"] = SMTPLogText.clean(reason)
             reply = .authenticationFailed
         }
+        return countedFailure(reply: reply, result: "failure", fields: fields)
+    }
+
+    /// `*` to a challenge (RFC 4954: 501). An exchange that already read the user's secrets (SCRAM's first message:
+    /// a lookup and, for a user stored with a plaintext, a PBKDF2) counts as a failed attempt, with the same pauses
+    /// and limits, since "start, then cancel" would otherwise probe names and burn CPU for free; one cancelled before
+    /// any lookup counts as an error.
+    private mutating func cancelExchange() -> [SMTPSessionAction] {
+        var fields: [String: String] = [:]
+        if let login = exchange?.login { fields["sasl.user"] = SMTPLogText.clean(login) }
+        guard exchange?.mechanism?.hasReadSecrets == true else {
+            let log = authenticationEvent(.info, result: "cancelled", fields: fields)
+            endExchange()
+            return [log] + reject(.authenticationCancelled)
+        }
+        fields["auth.reason"] = "cancelled after the secrets were read"
+        return countedFailure(reply: .authenticationCancelled, result: "cancelled", fields: fields)
+    }
+
+    /// A failed attempt: recorded for the client and the account it named, answered after a growing pause, and the
+    /// connection closed after ``SMTPLimits/failedAuthPerConnection`` of them.
+    private mutating func countedFailure(
+        reply: SMTPReply,
+        result: String,
+        fields: [String: String]
+    ) -> [SMTPSessionAction] {
+        var fields = fields
         failedAuthentications += 1
         fields["auth.failures"] = String(failedAuthentications)
         let limits = configuration.limits
+        // The account the login names (`authid@realm`), so failures against it are counted across addresses.
+        let account = exchange?.login.flatMap { try? configuration.saslContext.user(forLogin: $0).description }
         var actions: [SMTPSessionAction] = [
-            .recordAuthFailure(user: login, credential: exchange?.fingerprint),
-            authenticationEvent(.notice, result: "failure", fields: fields),
+            .recordAuthFailure(user: account, credential: exchange?.fingerprint),
+            authenticationEvent(.notice, result: result, fields: fields),
             .pause(milliseconds: limits.authFailurePauseMilliseconds(afterFailure: failedAuthentications)),
             .send(reply),
         ]

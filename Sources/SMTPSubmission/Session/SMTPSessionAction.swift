@@ -18,8 +18,9 @@ public enum SMTPSessionAction: Sendable {
     case deliver(SubmittedMessage)
     /// Wait this long before reading further input (the growing delay after failed AUTH attempts).
     case pause(milliseconds: Int)
-    /// Record a failed AUTH for the client address (shared across connections by the server); `credential` is a
-    /// keyed hash of what was tried when the mechanism reveals it (PLAIN, LOGIN), so identical retries count once.
+    /// Record a failed AUTH for the client address and for the account `user` (`authid@realm`, when the client named
+    /// one), both shared across connections by the server; `credential` is a keyed hash of what was tried when the
+    /// mechanism reveals it (PLAIN, LOGIN), so identical retries count once.
     case recordAuthFailure(user: String?, credential: [UInt8]?)
     /// Log one event (AUTH result, TLS, message accepted, protocol violation) with structured fields; never secrets.
     case log(SMTPLogEvent)

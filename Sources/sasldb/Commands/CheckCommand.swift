@@ -113,6 +113,13 @@ struct CheckCommand: ParsableCommand {
         if values[.digestMD5] != nil && parsed.digestMD5 == nil {
             report.problem("\(user): cmusaslsecretDIGEST-MD5 is not 16 bytes long")
         }
+        if let scram = parsed.scram, scram.iterations != store.configuration.secretPolicy.scramIterations {
+            let configured = store.configuration.secretPolicy.scramIterations
+            report.warning(
+                "\(user): the SCRAM verifier has \(scram.iterations) iterations where the site's count is "
+                    + "\(configured): a SCRAM exchange shows this user exists (set the password again to align it)"
+            )
+        }
         if let value = values[.authPassword], parsed.scram == nil {
             let text = String(decoding: value, as: UTF8.self)
             if text.hasPrefix("SCRAM-SHA-224$") || text.hasPrefix("SCRAM-SHA-384$") || text.hasPrefix("SCRAM-SHA-512$")
