@@ -35,18 +35,11 @@ final class DaemonMemoryTests: XCTestCase {
         XCTAssertEqual(chown(directory + "/Maildir", user.uid, user.gid), 0)
 
         let messageSize = 1 << 20
-        let daemon = try DaemonProcess.start(
+        let daemon = try DaemonProcess.startOnLoopback(
             smtpd,
-            configuration: """
-                hostname = mail.example.org
-                submission_listen =
-                plain_listen = 127.0.0.1:0
-                require_tls = no
-                mechanisms = PLAIN
-                mechanisms_without_tls = PLAIN
+            mechanisms: "PLAIN",
+            extra: """
                 sasldb_path = \(database)
-                sink = maildir:\(directory)/Maildir
-                user = \(TestUser.name)
                 poppassd_listen =
                 passwd_socket =
                 message_size_limit = \(messageSize + 65536)

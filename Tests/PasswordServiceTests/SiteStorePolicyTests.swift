@@ -101,18 +101,11 @@ final class SiteStorePolicyTests: XCTestCase {
         XCTAssertEqual(chown(database, 0, user.gid), 0)
         XCTAssertEqual(chmod(database, 0o640), 0)
 
-        let daemon = try DaemonProcess.start(
+        let daemon = try DaemonProcess.startOnLoopback(
             smtpd,
-            configuration: """
-                hostname = mail.example.org
-                submission_listen =
-                plain_listen = 127.0.0.1:0
-                require_tls = no
-                mechanisms = SCRAM-SHA-256 DIGEST-MD5 CRAM-MD5
-                mechanisms_without_tls = SCRAM-SHA-256 DIGEST-MD5 CRAM-MD5
+            mechanisms: "SCRAM-SHA-256 DIGEST-MD5 CRAM-MD5",
+            extra: """
                 digest_md5_hosts = 127.0.0.1
-                sink = maildir:\(directory)/Maildir
-                user = \(TestUser.name)
                 poppassd_listen = 127.0.0.1:0
                 passwd_socket = \(socket)
                 """,
