@@ -116,9 +116,11 @@ package struct SCRAMServerExchange: Sendable {
         claimedLogin = parsed.username
         try parsed.flag.check(usesChannelBinding: usesChannelBinding, offered: channelBindings)
 
-        let prepared = try saslPrep(parsed.username, allowUnassigned: true)
-        guard !prepared.isEmpty else { throw .malformed(reason: "SCRAM: the user name is empty after SASLprep") }
-        let user = try context.user(forLogin: prepared)
+        // One rule for every mechanism: a login names a user byte for byte, as PLAIN, LOGIN, CRAM-MD5, DIGEST-MD5 and
+        // poppassd read it and as Cyrus stores and compares names. Mapping it through SASLprep here alone would let
+        // SCRAM reach `demo` as `de<SOFT HYPHEN>mo` or a fullwidth `ｄemo` that every other mechanism refuses.
+        guard !parsed.username.isEmpty else { throw .malformed(reason: "SCRAM: the user name is empty") }
+        let user = try context.user(forLogin: parsed.username)
 
         let clientNonce = parsed.clientNonce
         let nonce =
@@ -139,7 +141,7 @@ package struct SCRAMServerExchange: Sendable {
         state = .awaitingClientFinal(
             Pending(
                 user: user,
-                login: prepared,
+                login: parsed.username,
                 requestedAuthorizationID: parsed.authorizationID,
                 expectedChannelBinding: expectedBinding,
                 clientFirstBare: parsed.bare,
