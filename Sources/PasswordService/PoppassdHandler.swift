@@ -103,7 +103,10 @@ final class PoppassdHandler: ChannelInboundHandler {
     private func handle(_ event: PoppassdLineEvent, context: ChannelHandlerContext) {
         armLineTimer(context: context)
         switch event {
-        case .line(let line): perform(session.receive(line: line), context: context)
+        case .line(let line):
+            perform(session.receive(line: line), context: context)
+            // `pass` and `newpass` lines hold passwords: wipe the line the decoder made once the session has read it.
+            line.overwriteSharedStorageWithZeros()
         case .lineTooLong: perform(session.receiveOverlongLine(), context: context)
         }
     }

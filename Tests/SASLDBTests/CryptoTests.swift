@@ -398,3 +398,14 @@ final class CryptoTests: XCTestCase {
         ]
     }
 }
+
+/// The one way buffers that held a secret are wiped.
+final class SecureEraseTests: XCTestCase {
+    func testOverwriteWithZerosWipesTheBufferInPlace() {
+        var buffer = Array("secret".utf8)
+        let address = buffer.withUnsafeBufferPointer { $0.baseAddress }
+        buffer.overwriteWithZeros()
+        XCTAssertEqual(buffer, [0, 0, 0, 0, 0, 0])
+        XCTAssertEqual(buffer.withUnsafeBufferPointer { $0.baseAddress }, address, "the same storage, not a copy")
+    }
+}

@@ -274,12 +274,6 @@ final class PlainMechanismTests: XCTestCase {
 
     // MARK: Hygiene
 
-    func testZeroOverwritesTheBuffer() {
-        var buffer = Array("secret".utf8)
-        PasswordCheck.zero(&buffer)
-        XCTAssertEqual(buffer, [0, 0, 0, 0, 0, 0])
-    }
-
     func testFailureReasonsNeverContainThePassword() throws {
         let context = try fixture().context
         let password = "hunter2-very-secret"

@@ -1,3 +1,5 @@
+import SASLDB
+
 /// The three values a poppassd dialogue collects, handed to the I/O layer at `newpass`.
 ///
 /// It holds two passwords: whoever runs the change calls ``erase()`` as soon as the change returned.
@@ -16,10 +18,12 @@ public struct PoppassdChangeRequest: Sendable, Equatable {
         self.new = new
     }
 
-    /// Overwrites both passwords in place (the request holds the only copy the session made).
+    /// Overwrites both passwords where they are stored, which the copies of this request made on its way (the
+    /// session's effect, the handler, the gate) share: a copy-on-write mutation would wipe a fresh copy and leave the
+    /// passwords in memory. No copy may read them afterwards.
     public mutating func erase() {
-        current.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
-        new.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        current.overwriteSharedStorageWithZeros()
+        new.overwriteSharedStorageWithZeros()
         current = []
         new = []
     }

@@ -148,6 +148,8 @@ public struct PoppassdSession: Sendable {
     }
 
     private mutating func close(with reply: PoppassdReply) -> [PoppassdEffect] {
+        // A dialogue that ends before `newpass` still holds the current password: wipe it.
+        if case .awaitingNewPassword(_, let current) = state { current.overwriteSharedStorageWithZeros() }
         state = .closed
         return [.reply(reply), .close]
     }

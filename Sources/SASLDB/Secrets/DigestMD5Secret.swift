@@ -58,8 +58,17 @@ public struct DigestMD5Secret: Sendable {
     ) -> [UInt8] {
         let prepare: ([UInt8]) -> [UInt8] = { convertingToLatin1 ? Latin1.convertIfRepresentable($0) : $0 }
         let colon = UInt8(ascii: ":")
-        return HashAlgorithm.md5.digest(
-            prepare(Array(authid)) + [colon] + prepare(Array(realm)) + [colon] + prepare(Array(password))
-        )
+        // Every buffer that held the password is overwritten before it is released.
+        var raw = Array(password)
+        var prepared = prepare(raw)
+        var input = prepare(Array(authid)) + [colon] + prepare(Array(realm)) + [colon]
+        input.reserveCapacity(input.count + prepared.count)
+        input += prepared
+        defer {
+            raw.overwriteWithZeros()
+            prepared.overwriteWithZeros()
+            input.overwriteWithZeros()
+        }
+        return HashAlgorithm.md5.digest(input)
     }
 }

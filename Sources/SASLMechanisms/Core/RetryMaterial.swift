@@ -1,3 +1,4 @@
+import SASLDB
 import Synchronization
 
 /// The `login NUL password` bytes a password mechanism keeps for ``SASLServerMechanism/withRetryMaterial(_:)``.
@@ -35,7 +36,7 @@ final class RetryMaterial: Sendable {
     }
 
     private static func erase(_ bytes: inout [UInt8]) {
-        PasswordCheck.zero(&bytes)
+        bytes.overwriteWithZeros()
         bytes.removeAll()
     }
 }

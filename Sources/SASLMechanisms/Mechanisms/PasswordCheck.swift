@@ -57,9 +57,4 @@ enum PasswordCheck {
     /// The stand-in plaintext; its value does not matter, since a match is discarded.
     private static let dummyPassword = [UInt8](repeating: 0x5a, count: 16)
 
-    /// Overwrites a buffer that held a password. The store through a pointer is kept by the optimiser because the
-    /// buffer is released by an opaque runtime call afterwards.
-    static func zero(_ bytes: inout [UInt8]) {
-        bytes.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
-    }
 }

@@ -136,7 +136,7 @@ public struct PlainMechanism: SASLServerMechanism {
             return .failure(error)
         }
         var secret = Array(password)
-        defer { PasswordCheck.zero(&secret) }
+        defer { secret.overwriteWithZeros() }
         return PasswordCheck.authenticate(
             user: user,
             login: login,

@@ -483,6 +483,7 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
             // runQueue() goes on with the outcome's actions.
             var mechanism = request.mechanism
             let step = mechanism.step(request.response)
+            request.eraseResponse()
             queue += session.saslStepCompleted(mechanism: mechanism, step: step)
             return
         }
@@ -494,6 +495,7 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
         let work: @Sendable () -> StepOutcome = {
             var mechanism = request.mechanism
             let step = mechanism.step(request.response)
+            request.eraseResponse()
             return StepOutcome(mechanism: mechanism, step: step)
         }
         threadPool.runIfActive(eventLoop: context.eventLoop, work).assumeIsolated().whenComplete { result in

@@ -40,6 +40,13 @@ public struct SASLStepRequest: Sendable {
         self.mechanism = mechanism
         self.response = response
     }
+
+    /// Overwrites the response with zeros once the step has run: it may hold a password (PLAIN, LOGIN). The storage
+    /// every copy of this request shares is overwritten in place (a copy-on-write mutation would zero a fresh copy and
+    /// leave the password where it was), so no copy may read the response afterwards.
+    public func eraseResponse() {
+        response?.overwriteSharedStorageWithZeros()
+    }
 }
 
 /// A log event of the session: a fixed message and `key=value` metadata (swift-log style), never a password.
