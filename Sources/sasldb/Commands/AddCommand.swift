@@ -26,7 +26,8 @@ struct AddCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let id = try realm.user(user)
-            let password = try readPassword(confirm: true, fromStandardInput: stdin)
+            var password = try readPassword(confirm: true, fromStandardInput: stdin)
+            defer { password.overwriteWithZeros() }
             try writing.credentialStore(for: store, policy: secrets.policy()).setPassword(
                 password,
                 for: id

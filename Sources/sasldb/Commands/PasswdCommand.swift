@@ -61,7 +61,11 @@ struct PasswdCommand: ParsableCommand {
             let login = try loginUser()
             // Chosen before a password is typed, so that a setup that cannot work says so first.
             let route = try route()
-            let (current, new) = try readPasswords(for: login)
+            var (current, new) = try readPasswords(for: login)
+            defer {
+                current.overwriteWithZeros()
+                new.overwriteWithZeros()
+            }
             let name = Array(login.description.utf8)
             switch route {
             case .database(let changer):

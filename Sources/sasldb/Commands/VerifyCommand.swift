@@ -24,7 +24,8 @@ struct VerifyCommand: ParsableCommand {
     func run() throws {
         let ok = try reportingErrors { () throws -> Bool in
             let id = try realm.user(user)
-            let password = try readPassword(confirm: false, fromStandardInput: stdin)
+            var password = try readPassword(confirm: false, fromStandardInput: stdin)
+            defer { password.overwriteWithZeros() }
             return try CredentialStore(backend: store.backend()).verify(password: password, for: id)
         }
         Output.standard(ok ? "OK\n" : "NO\n")

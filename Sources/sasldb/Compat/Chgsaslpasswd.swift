@@ -47,12 +47,13 @@ struct Chgsaslpasswd {
                 )
             }
         }
-        let password: [UInt8]
+        var password: [UInt8]
         switch PasswordInput.readLine(limit: CredentialStore.maximumPasswordLength) {
         case .line(let line): password = line
         case .end: return fail("standard input ended before a password was read")
         case .tooLong: return fail("the password is longer than \(CredentialStore.maximumPasswordLength) bytes")
         }
+        defer { password.overwriteWithZeros() }
         let changer: PasswordChanger
         do {
             changer = try PasswordChanger.site(

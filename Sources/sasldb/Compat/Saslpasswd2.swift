@@ -78,9 +78,10 @@ struct Saslpasswd2 {
         if disable {
             return perform { try store.removeSecrets(of: user) }
         }
-        guard let password = readPassword(interactive: !pipeMode && PasswordInput.isTerminal) else {
+        guard var password = readPassword(interactive: !pipeMode && PasswordInput.isTerminal) else {
             return Code.badParameter
         }
+        defer { password.overwriteWithZeros() }
         return perform { try store.setPassword(password, for: user) }
     }
 
