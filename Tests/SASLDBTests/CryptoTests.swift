@@ -408,4 +408,13 @@ final class SecureEraseTests: XCTestCase {
         XCTAssertEqual(buffer, [0, 0, 0, 0, 0, 0])
         XCTAssertEqual(buffer.withUnsafeBufferPointer { $0.baseAddress }, address, "the same storage, not a copy")
     }
+
+    func testSharedStorageIsWipedForEveryCopyButASeparateCopyKeepsItsBytes() {
+        let original = Array("secret".utf8)
+        let shared = original
+        let separate = original.separateCopy
+        original.overwriteSharedStorageWithZeros()
+        XCTAssertEqual(shared, [0, 0, 0, 0, 0, 0], "a copy shares the wiped storage")
+        XCTAssertEqual(separate, Array("secret".utf8))
+    }
 }

@@ -241,6 +241,22 @@ final class SMTPServerHandlerTests: XCTestCase {
         XCTAssertEqual(accounts.failureCount(for: "alice@example.org"), 4)
     }
 
+    /// The handler wipes each decoded response after its step; LOGIN keeps the name of its first response in a buffer
+    /// of its own, so the same wrong password by LOGIN and by PLAIN is still one fingerprint, counted once.
+    func testLOGINAndPLAINWithTheSameWrongPasswordCountOnceThroughTheHandler() throws {
+        let tracker = AuthFailureTracker(policy: AuthFailurePolicy(freeFailures: 10))
+        let channel = try makeChannel(tracker: tracker)
+        _ = try writes(channel)
+        let name = SessionFixture.base64("alice")
+        let wrong = SessionFixture.base64("the-same-guess")
+        try send(channel, "EHLO c\r\nAUTH LOGIN \(name)\r\n\(wrong)\r\n")
+        channel.embeddedEventLoop.advanceTime(by: .seconds(2))
+        try send(channel, "AUTH PLAIN \(SessionFixture.plain("alice", "the-same-guess"))\r\n")
+        channel.embeddedEventLoop.advanceTime(by: .seconds(4))
+        XCTAssertEqual(try replies(channel).components(separatedBy: "535 5.7.8").count, 3, "two refusals")
+        XCTAssertEqual(tracker.failureCount(for: "192.0.2.7"), 1)
+    }
+
     func testFailedAUTHHoldsTheReplyForThePause() throws {
         let tracker = AuthFailureTracker(policy: AuthFailurePolicy(freeFailures: 5))
         let channel = try makeChannel(tracker: tracker)

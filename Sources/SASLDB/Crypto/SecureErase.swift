@@ -8,6 +8,14 @@ extension Array where Element == UInt8 {
         withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
     }
 
+    /// The same bytes in storage of their own, which a later ``overwriteSharedStorageWithZeros()`` of this array's
+    /// storage does not touch (`Array(self)` would share it).
+    package var separateCopy: [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            initialized = buffer.initialize(fromContentsOf: self)
+        }
+    }
+
     /// Overwrites the storage this array shares with its copies, in place: for a value that travelled through
     /// several holders (a request, an action queue, a closure) and must be wiped wherever it is, once every holder is
     /// done with it. No copy may read it afterwards.

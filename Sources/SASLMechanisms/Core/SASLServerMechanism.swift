@@ -16,7 +16,10 @@ public protocol SASLServerMechanism: Sendable {
     /// Feeds the client's next decoded response and returns what to do next.
     ///
     /// - Parameter response: `nil` when the client sent no initial response (differs from an empty one), otherwise
-    ///   the decoded bytes. A response of exactly `*` is handled by the caller as a cancel, before decoding.
+    ///   the decoded bytes. A response of exactly `*` is handled by the caller as a cancel, before decoding. It may
+    ///   hold a password, so the caller overwrites its storage once the step returns: what the mechanism keeps
+    ///   beyond the step, it keeps in buffers of its own (a part of the response copied out, never the whole array,
+    ///   which would share the storage).
     mutating func step(_ response: [UInt8]?) -> SASLStep
 
     /// Whether ``step(_:)`` with `response` answers at once: no store lookup, no password hashing, nothing that can

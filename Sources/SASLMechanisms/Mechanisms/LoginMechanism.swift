@@ -95,8 +95,10 @@ public struct LoginMechanism: SASLServerMechanism {
         retryMaterial.erase()
     }
 
-    private mutating func acceptUsername(_ login: [UInt8]) -> SASLStep {
+    private mutating func acceptUsername(_ response: [UInt8]) -> SASLStep {
         state = .finished
+        // The whole response is the name: keep a buffer of its own, since the caller wipes the response's.
+        let login = response.separateCopy
         claimedLogin = login
         guard login.count <= Self.maximumNameLength else { return .failure(.tooLong(limit: Self.maximumNameLength)) }
         guard !login.isEmpty else { return .failure(.malformed(reason: "the LOGIN user name is empty")) }
