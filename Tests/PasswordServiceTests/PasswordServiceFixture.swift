@@ -29,10 +29,12 @@ final class PasswordServiceFixture: Sendable {
     /// The audit records so far.
     var auditRecords: [PasswordChangeAudit] { audits.records.withLock { $0 } }
 
-    /// Starts the servers; `users` maps logins (`alice`) to passwords, stored in realm ``realm``.
+    /// Starts the servers; `users` maps logins (`alice`) to passwords, stored in realm ``realm``. A `writer` makes
+    /// the changes instead of the in-process changer.
     init(
         users: [String: String],
         localSocket: Bool = false,
+        writer: (any PasswordChanging)? = nil,
         adjust: (inout PoppassdServerConfiguration) -> Void = { _ in }
     ) throws {
         let directory = NSTemporaryDirectory() + "passwordservice-" + UUID().uuidString
@@ -57,7 +59,7 @@ final class PasswordServiceFixture: Sendable {
         )
         adjust(&configuration)
         localSocketPath = configuration.localSocketPath
-        poppassd = try PoppassdServer(configuration: configuration, changer: changer, logger: logger)
+        poppassd = try PoppassdServer(configuration: configuration, changer: changer, writer: writer, logger: logger)
         let context = SASLServerContext(lookup: store, hostName: "mx.example.org", defaultRealm: Self.realm)
         smtp = try SMTPServer(
             configuration: SMTPServerConfiguration(
