@@ -91,6 +91,11 @@ package final class PasswordWriterClient: PasswordChanging {
         thread.start()
     }
 
+    deinit {
+        // A pool dropped while running trips NIO's assertion; a client dropped without ``stop()`` ends its thread.
+        thread.shutdownGracefully { _ in }
+    }
+
     /// Has the writer change the password; see ``PasswordChanging/change(login:current:new:origin:)``. The writer
     /// audits the outcome; a writer late or gone is logged here.
     package func change(
