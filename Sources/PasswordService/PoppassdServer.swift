@@ -36,6 +36,8 @@ public final class PoppassdServer: Service, Sendable {
     private let registry = ConnectionRegistry()
     private let lifecycle = ListenerLifecycle()
     private let state: Mutex<State>
+    /// The thread in-process changes run on when the caller named no pool; started by ``run()``, which ends it.
+    private let changeThread: NIOThreadPool?
 
     /// Creates a server and loads its TLS material; nothing is bound until ``run()``.
     ///
@@ -47,7 +49,8 @@ public final class PoppassdServer: Service, Sendable {
     ///     refusals decided here. `nil`: `changer` makes them, on `threadPool`.
     ///   - logger: where the server logs connections and errors.
     ///   - eventLoopGroup: the loops serving connections; the process-wide singleton by default.
-    ///   - threadPool: where changes run (the store's file I/O blocks); the process-wide singleton by default.
+    ///   - threadPool: where in-process changes run (they hash and write the store, which blocks); by default a
+    ///     thread of the server's own, so a flood of changes never takes the threads SMTP logins run on.
     ///   - accountName: the account name of a uid, for the local socket; the password database by default.
     /// - Throws: ``PasswordServiceError/plaintextNotLoopback(_:)`` for a listener without TLS off loopback,
     ///   ``PasswordServiceError/tls(_:)`` when TLS is needed and missing or unusable.
@@ -57,7 +60,7 @@ public final class PoppassdServer: Service, Sendable {
         writer: (any PasswordChanging)? = nil,
         logger: Logger,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        threadPool: NIOThreadPool = .singleton,
+        threadPool: NIOThreadPool? = nil,
         accountName: @escaping @Sendable (UInt32) -> String? = PoppassdServer.accountName(ofUID:)
     ) throws(PasswordServiceError) {
         for listener in configuration.listeners where !listener.implicitTLS && !listener.isLoopback {
@@ -70,11 +73,14 @@ public final class PoppassdServer: Service, Sendable {
             throw .tls("a TLS listener needs a certificate and key")
         }
         self.configuration = configuration
+        let changeThread = threadPool == nil && writer == nil ? NIOThreadPool(numberOfThreads: 1) : nil
+        self.changeThread = changeThread
         self.gate = PasswordChangeGate(
             changer: changer,
             writer: writer,
             failurePolicy: configuration.failurePolicy,
-            threadPool: threadPool,
+            // With a writer and no pool the gate runs nothing on one: the writer client has its own thread.
+            threadPool: threadPool ?? changeThread ?? .singleton,
             accountName: accountName
         )
         self.logger = logger
@@ -97,6 +103,7 @@ public final class PoppassdServer: Service, Sendable {
             lifecycle.finish(error: error)
             throw error
         }
+        changeThread?.start()
         let addresses = channels.compactMap(\.localAddress)
         lifecycle.publish(channels, addresses: addresses)
         for address in addresses { logger.info("poppassd listening", metadata: ["listen.address": "\(address)"]) }
@@ -109,6 +116,7 @@ public final class PoppassdServer: Service, Sendable {
             on: group.next(),
             logger: logger
         )
+        try? await changeThread?.shutdownGracefully()
         lifecycle.finish(error: PasswordServiceError.notListening)
         logger.info("poppassd stopped")
     }

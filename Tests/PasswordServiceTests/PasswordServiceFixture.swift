@@ -29,10 +29,14 @@ final class PasswordServiceFixture: Sendable {
     /// The audit records so far.
     var auditRecords: [PasswordChangeAudit] { audits.records.withLock { $0 } }
 
-    /// Starts the servers; `users` maps logins (`alice`) to passwords, stored in realm ``realm``.
+    /// Starts the servers; `users` maps logins (`alice`) to passwords, stored in realm ``realm``. A `writer` makes
+    /// the changes instead of the in-process changer, which takes `changeTime` longer than it would (its audit waits,
+    /// as a changer hashing with many iterations or waiting for the database's lock would).
     init(
         users: [String: String],
         localSocket: Bool = false,
+        writer: (any PasswordChanging)? = nil,
+        changeTime: useconds_t = 0,
         adjust: (inout PoppassdServerConfiguration) -> Void = { _ in }
     ) throws {
         let directory = NSTemporaryDirectory() + "passwordservice-" + UUID().uuidString
@@ -47,6 +51,7 @@ final class PasswordServiceFixture: Sendable {
         let logger = Logger(label: "password-service-test") { _ in SwiftLogNoOpLogHandler() }
         let audits = self.audits
         let changer = PasswordChanger(store: store, defaultRealm: Self.realm) { record in
+            if changeTime > 0 { usleep(changeTime) }
             audits.records.withLock { $0.append(record) }
         }
         var configuration = PoppassdServerConfiguration(
@@ -57,7 +62,7 @@ final class PasswordServiceFixture: Sendable {
         )
         adjust(&configuration)
         localSocketPath = configuration.localSocketPath
-        poppassd = try PoppassdServer(configuration: configuration, changer: changer, logger: logger)
+        poppassd = try PoppassdServer(configuration: configuration, changer: changer, writer: writer, logger: logger)
         let context = SASLServerContext(lookup: store, hostName: "mx.example.org", defaultRealm: Self.realm)
         smtp = try SMTPServer(
             configuration: SMTPServerConfiguration(

@@ -26,6 +26,45 @@ final class PrivilegedWriterTests: XCTestCase {
         }
     }
 
+    private static let alice = UserID(authid: Array("alice".utf8), realm: Array("example.org".utf8))
+
+    /// A temporary directory holding a `db` folder only root may write, removed at teardown, and the test user.
+    private func makeDirectory() throws -> (path: String, user: (uid: uid_t, gid: gid_t)) {
+        let user = try TestUser.create(for: self)
+        let directory = NSTemporaryDirectory() + "privsep-" + UUID().uuidString
+        XCTAssertEqual(mkdir(directory, 0o755), 0)
+        XCTAssertEqual(mkdir(directory + "/db", 0o755), 0)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: directory) }
+        return (directory, user)
+    }
+
+    /// A database at `path` holding alice, root's and readable by the group `gid` (`0640`).
+    private func makeDatabase(_ path: String, gid: gid_t, alicePassword: String) throws -> CredentialStore {
+        let store = CredentialStore(backend: FileBackend(path: path))
+        try store.setPassword(Array(alicePassword.utf8), for: Self.alice)
+        XCTAssertEqual(chown(path, 0, gid), 0)
+        XCTAssertEqual(chmod(path, 0o640), 0)
+        return store
+    }
+
+    /// The daemon serving PLAIN and poppassd on loopback as the test user, with `directory/db/database`.
+    private static func configuration(directory: String, database: String) -> String {
+        """
+        hostname = mail.example.org
+        default_realm = example.org
+        submission_listen =
+        plain_listen = 127.0.0.1:0
+        require_tls = no
+        mechanisms = PLAIN
+        mechanisms_without_tls = PLAIN
+        sasldb_path = \(directory)/db/\(database)
+        sink = maildir:\(directory)/Maildir
+        user = \(TestUser.name)
+        poppassd_listen = 127.0.0.1:0
+        passwd_socket =
+        """
+    }
+
     /// Waits for `text` in the file `path` (the daemon's log) and returns the whole file.
     private func waitForLog(_ path: String, containing text: String, process: Process) throws -> String {
         let deadline = Date().addingTimeInterval(60)
@@ -46,35 +85,16 @@ final class PrivilegedWriterTests: XCTestCase {
 
     func testPasswordChangesReachARootOnlyDirectoryThroughTheRootWriterWhichEndsWithTheDaemon() throws {
         let binary = try builtExecutable("sasl-smtpd", override: "SASL_SMTPD_BIN")
-        let user = try TestUser.create(for: self)
-        let directory = NSTemporaryDirectory() + "privsep-" + UUID().uuidString
-        XCTAssertEqual(mkdir(directory, 0o755), 0)
-        XCTAssertEqual(mkdir(directory + "/db", 0o755), 0)
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: directory) }
+        let (directory, user) = try makeDirectory()
         let database = directory + "/db/sasldb2"
-        let store = CredentialStore(backend: FileBackend(path: database))
-        let alice = try UserID(parsing: "alice", defaultRealm: "example.org")
-        try store.setPassword(Array("old horse battery".utf8), for: alice)
-        XCTAssertEqual(chown(database, 0, user.gid), 0)
-        XCTAssertEqual(chmod(database, 0o640), 0)
+        let store = try makeDatabase(database, gid: user.gid, alicePassword: "old horse battery")
+        let alice = Self.alice
         var before = stat()
         XCTAssertEqual(stat(database, &before), 0)
 
         let configuration = directory + "/sasl-smtpd.conf"
-        try """
-        hostname = mail.example.org
-        default_realm = example.org
-        submission_listen =
-        plain_listen = 127.0.0.1:0
-        require_tls = no
-        mechanisms = PLAIN
-        mechanisms_without_tls = PLAIN
-        sasldb_path = \(database)
-        sink = maildir:\(directory)/Maildir
-        user = \(TestUser.name)
-        poppassd_listen = 127.0.0.1:0
-        passwd_socket =
-        """.write(toFile: configuration, atomically: true, encoding: .utf8)
+        try Self.configuration(directory: directory, database: "sasldb2")
+            .write(toFile: configuration, atomically: true, encoding: .utf8)
         let logPath = directory + "/log"
         XCTAssertTrue(FileManager.default.createFile(atPath: logPath, contents: nil))
         let process = Process()
@@ -141,5 +161,65 @@ final class PrivilegedWriterTests: XCTestCase {
         XCTAssertEqual(errno, ESRCH)
         let final = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
         XCTAssertTrue(final.contains("msg=\"password writer stopped\""), final)
+    }
+
+    /// The writer keeps the database, realm and policy it started with, and the daemon, no longer root, cannot start
+    /// another: a reload that changes them is refused whole, naming the keys, so the daemon goes on reading the
+    /// database the writer writes. A reload that leaves them alone goes through.
+    func testAReloadThatChangesWhatTheWriterStartedWithIsRefusedNamingTheKeys() throws {
+        let binary = try builtExecutable("sasl-smtpd", override: "SASL_SMTPD_BIN")
+        let (directory, user) = try makeDirectory()
+        _ = try makeDatabase(directory + "/db/sasldb2", gid: user.gid, alicePassword: "old horse battery")
+        let other = try makeDatabase(directory + "/db/other", gid: user.gid, alicePassword: "other horse battery")
+        func configuration(database: String, minimumLength: Int) -> String {
+            Self.configuration(directory: directory, database: database) + "\npassword_min_length = \(minimumLength)\n"
+        }
+        let daemon = try DaemonProcess.start(
+            binary,
+            configuration: configuration(database: "sasldb2", minimumLength: 8),
+            in: directory,
+            environment: [:],
+            test: self
+        )
+        func reload(_ text: String, count: Int) throws -> String {
+            try text.write(toFile: directory + "/sasl-smtpd.conf", atomically: true, encoding: .utf8)
+            kill(daemon.process.processIdentifier, SIGHUP)
+            let deadline = Date().addingTimeInterval(20)
+            while Date() < deadline {
+                let log = (try? String(contentsOfFile: daemon.logPath, encoding: .utf8)) ?? ""
+                let outcomes = log.split(separator: "\n").filter {
+                    $0.contains("msg=reloaded") || $0.contains("msg=\"reload refused")
+                }
+                if outcomes.count == count, let last = outcomes.last { return String(last) }
+                usleep(50_000)
+            }
+            throw LogWaitFailure(
+                text: "a reload outcome",
+                log: (try? String(contentsOfFile: daemon.logPath, encoding: .utf8)) ?? ""
+            )
+        }
+
+        let unchanged = try reload(configuration(database: "sasldb2", minimumLength: 8), count: 1)
+        XCTAssertTrue(unchanged.contains("msg=reloaded"), unchanged)
+        let changed = try reload(configuration(database: "other", minimumLength: 12), count: 2)
+        XCTAssertTrue(changed.contains("msg=\"reload refused, configuration kept\""), changed)
+        XCTAssertTrue(changed.contains("keys=sasldb_path,password_min_length"), changed)
+        XCTAssertTrue(changed.contains("restart sasl-smtpd"), changed)
+
+        // The daemon still reads the database the writer writes: the changed password logs in.
+        let port = daemon.smtpPort
+        XCTAssertEqual(try SMTPPlainLogin.authenticate(port: port, user: "alice", password: "old horse battery"), 235)
+        XCTAssertEqual(
+            try RoundcubeDriver.save(
+                port: daemon.poppassdPort,
+                user: "alice",
+                current: "old horse battery",
+                new: "new horse battery"
+            ),
+            .success
+        )
+        XCTAssertEqual(try SMTPPlainLogin.authenticate(port: port, user: "alice", password: "new horse battery"), 235)
+        XCTAssertTrue(try other.verify(password: Array("other horse battery".utf8), for: Self.alice))
+        daemon.stop()
     }
 }

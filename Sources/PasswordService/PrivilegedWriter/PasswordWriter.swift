@@ -7,8 +7,10 @@ import Glibc
 /// The privileged half of the password service: the loop of the root child that ``PasswordWriterClient`` starts.
 ///
 /// It does one thing: it reads a ``PasswordWriterRequest`` from the socket, runs ``PasswordChanger/change(login:current:new:origin:)``
-/// (which checks the current password and audits the outcome), answers with a ``PasswordWriterReply``, and overwrites
-/// the passwords; one request at a time. Anything but a well-formed request ends it, as does the daemon closing its
+/// (which checks the current password and audits the outcome), answers with a ``PasswordWriterReply`` carrying the
+/// request's id, and overwrites the passwords; one request at a time. A change that outlasts the daemon's timeout is
+/// still finished and answered: the daemon recognises the late answer by its id and discards it, and the loop goes on
+/// with the next request, so a slow change never puts the writer out of use. Anything but a well-formed request ends it, as does the daemon closing its
 /// end.
 package enum PasswordWriter {
     /// Why the loop ended other than by the daemon closing its end.
@@ -58,7 +60,7 @@ package enum PasswordWriter {
                 reply = .refused(error)
             }
             request.erase()
-            let frame = reply.frame
+            let frame = reply.frame(id: request.id)
             let sent = frame.withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             // The daemon went away while the change ran: the next recv sees the end.
             if sent < 0 && errno != EPIPE && errno != ECONNRESET {

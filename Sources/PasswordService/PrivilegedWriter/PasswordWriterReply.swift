@@ -1,7 +1,7 @@
 import PasswordChange
 
-/// The privileged password writer's answer to one ``PasswordWriterRequest``: a tag byte naming the outcome, then
-/// what that outcome carries.
+/// The privileged password writer's answer to one ``PasswordWriterRequest``: the request's id as 4 bytes, a tag byte
+/// naming the outcome, then what that outcome carries.
 ///
 /// | tag | outcome | then |
 /// |-----|---------|------|
@@ -21,12 +21,19 @@ package enum PasswordWriterReply: Sendable, Equatable {
 
     /// The longest text a reply carries; a longer one is cut (it is for the log).
     package static let maximumTextLength = 512
-    /// The longest frame: a tag and a text.
-    package static let maximumFrameLength = 1 + 2 + maximumTextLength
+    /// The longest frame: an id, a tag and a text.
+    package static let maximumFrameLength = 4 + 1 + 2 + maximumTextLength
 
-    /// Decodes a frame; `nil` when it is not exactly one well-formed reply.
-    package init?(frame: ArraySlice<UInt8>) {
+    /// Decodes a frame into the id of the request it answers and the reply; `nil` when it is not exactly one
+    /// well-formed reply.
+    package static func decode(frame: ArraySlice<UInt8>) -> (id: UInt32, reply: Self)? {
         var reader = PasswordWriterFrame(frame)
+        guard let id = reader.uint32(), let reply = Self(reading: &reader), reader.isAtEnd else { return nil }
+        return (id, reply)
+    }
+
+    /// Reads the outcome after the id; `nil` when it is malformed.
+    private init?(reading reader: inout PasswordWriterFrame) {
         guard let tag = reader.byte() else { return nil }
         let reply: Self
         switch tag {
@@ -47,7 +54,6 @@ package enum PasswordWriterReply: Sendable, Equatable {
             reply = .refused(tag == 6 ? .unavailable(reason: text) : .invalidConfiguration(text))
         default: return nil
         }
-        guard reader.isAtEnd else { return nil }
         self = reply
     }
 
@@ -62,31 +68,32 @@ package enum PasswordWriterReply: Sendable, Equatable {
         return error
     }
 
-    /// The frame.
-    package var frame: [UInt8] {
-        guard case .refused(let error) = self else { return [0] }
+    /// The frame answering the request `id`.
+    package func frame(id: UInt32) -> [UInt8] {
+        var frame: [UInt8] = []
+        PasswordWriterFrame.append(id, to: &frame)
+        guard case .refused(let error) = self else { return frame + [0] }
         switch error {
-        case .authenticationFailed: return [1]
-        case .invalidLogin: return [2]
+        case .authenticationFailed: frame.append(1)
+        case .invalidLogin: frame.append(2)
         case .policy(let violation):
             let (rule, bound) = Self.code(of: violation)
-            var frame: [UInt8] = [3, rule]
+            frame += [3, rule]
             PasswordWriterFrame.append(UInt32(clamping: bound), to: &frame)
-            return frame
-        case .notPermitted: return [4]
-        case .throttled: return [5]
-        case .unavailable(let reason): return Self.textFrame(6, reason)
-        case .invalidConfiguration(let message): return Self.textFrame(7, message)
+        case .notPermitted: frame.append(4)
+        case .throttled: frame.append(5)
+        case .unavailable(let reason): Self.appendText(6, reason, to: &frame)
+        case .invalidConfiguration(let message): Self.appendText(7, message, to: &frame)
         }
+        return frame
     }
 
-    private static func textFrame(_ tag: UInt8, _ text: String) -> [UInt8] {
+    private static func appendText(_ tag: UInt8, _ text: String, to frame: inout [UInt8]) {
         // Cut on a character boundary so the field stays UTF-8.
         var cut = Substring(text)
         while cut.utf8.count > maximumTextLength { cut = cut.dropLast() }
-        var frame = [tag]
+        frame.append(tag)
         PasswordWriterFrame.append(cut.utf8, to: &frame)
-        return frame
     }
 
     private static func code(of violation: PolicyViolation) -> (rule: UInt8, bound: Int) {

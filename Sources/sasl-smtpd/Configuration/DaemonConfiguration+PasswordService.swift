@@ -54,6 +54,14 @@ extension DaemonConfiguration {
         ]
     }
 
+    /// The keys of ``passwordWriterSettings`` whose value differs from `running`'s, in their order: `default_realm`
+    /// also when it is empty and the host name it derives from changed.
+    func passwordWriterKeysChanged(from running: DaemonConfiguration) -> [String] {
+        zip(passwordWriterSettings, running.passwordWriterSettings).compactMap { new, old in
+            new == old ? nil : String(new.prefix { $0 != "=" })
+        }
+    }
+
     /// The password services' configuration, with TLS material already read.
     func poppassdConfiguration(tls: ServerTLSConfiguration?) -> PoppassdServerConfiguration {
         PoppassdServerConfiguration(

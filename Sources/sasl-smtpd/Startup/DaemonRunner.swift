@@ -156,7 +156,7 @@ struct DaemonRunner {
                 arguments: ["sasl-smtpd", PasswordWriterCommand.name] + arguments,
                 logger: logger
             )
-            logger.info("password writer started", metadata: ["pid": "\(writer.pid)"])
+            logger.info("password writer started", metadata: ["pid": .string(writer.pid.map(String.init) ?? "")])
             return writer
         } catch {
             throw ConfigurationError("\(error)")

@@ -14,7 +14,11 @@ import Glibc
 /// policy, database path and certificate the same way. A configuration or certificate that does not load is logged
 /// and the running one kept.
 ///
-/// Listeners, the sink, the user and the connection limits need a restart; a changed value is logged as such.
+/// Listeners, the sink, the user and the connection limits need a restart; a changed value is logged as such. When a
+/// privileged password writer makes the changes, a reload that changes what it was started with (the store's keys,
+/// the realm, the password policy) is refused as a whole, naming those keys: the writer, root, would go on writing
+/// the old database with the old rules while the daemon read the new one, and the daemon, no longer root, cannot
+/// start another writer.
 struct ReloadService: Service {
     let source: ConfigurationSource
     let startup: DaemonConfiguration
@@ -55,11 +59,21 @@ struct ReloadService: Service {
         for key in configuration.restartKeysChanged(from: startup) {
             logger.warning("changed key needs a restart", metadata: ["key": .string(key)])
         }
-        if passwordWriterInUse, configuration.passwordWriterSettings != startup.passwordWriterSettings {
-            logger.warning(
-                "changed key needs a restart",
-                metadata: ["key": "sasldb_path, default_realm or password_*", "for": "the password writer"]
-            )
+        if passwordWriterInUse {
+            let keys = configuration.passwordWriterKeysChanged(from: startup)
+            guard keys.isEmpty else {
+                logger.error(
+                    "reload refused, configuration kept",
+                    metadata: [
+                        "keys": .string(keys.joined(separator: ",")),
+                        "detail": .string(
+                            "the password writer runs as root with the values it started with, and the daemon, no "
+                                + "longer root, cannot start another: restart sasl-smtpd to change them"
+                        ),
+                    ]
+                )
+                return
+            }
         }
         do throws(ConfigurationError) {
             // Everything is read and checked first; only then is anything applied.
