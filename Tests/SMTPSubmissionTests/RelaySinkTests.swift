@@ -322,35 +322,31 @@ final class RelaySinkTests: XCTestCase {
     }
 
     func testServerWhoseCertificateNamesAnotherHostGetsNothing() async throws {
-        let server = try await TestServer.start(kinds: [.submission])
-        addTeardownBlock { await server.stop() }
-        let sink = try relaySink(
-            to: server,
+        // NIOSSL alone accepts it: its IP address entry matches the address connected to.
+        try await assertTLSRefused(
             trusting: TestCertificate.files().certificatePath,
-            name: "relay.example.net"
+            name: "relay.example.net",
+            because: "does not name relay.example.net"
         )
-        let error = await deliverCatching(sink)
-        XCTAssertEqual(error?.isTemporary, true, "\(String(describing: error))")
-        XCTAssertTrue(error?.reason.contains("TLS failed") == true, error?.reason ?? "")
-        XCTAssertTrue(error?.reason.contains("does not name relay.example.net") == true, error?.reason ?? "")
-        XCTAssertFalse(error?.reason.contains(SessionFixture.password) == true)
-        try await Task.sleep(for: .milliseconds(200))
-        XCTAssertEqual(server.sink.messages.count, 0)
-        XCTAssertFalse(server.logs.text.contains("auth.result=success"), server.logs.text)
     }
 
     func testServerSignedByAnUnknownAuthorityGetsNothing() async throws {
+        // The system's roots do not hold the test's self-signed certificate.
+        try await assertTLSRefused(trusting: nil, name: "mail.example.org", because: "CERTIFICATE_VERIFY_FAILED")
+    }
+
+    /// A relay to our server that trusts `caPath` and checks `name` fails, temporarily, for `reason`, and the server
+    /// gets no AUTH and no message.
+    private func assertTLSRefused(trusting caPath: String?, name: String, because reason: String) async throws {
         let server = try await TestServer.start(kinds: [.submission])
         addTeardownBlock { await server.stop() }
-        // The system's roots do not hold the test's self-signed certificate.
-        let sink = try relaySink(to: server, trusting: nil, name: "mail.example.org")
-        let error = await deliverCatching(sink)
+        let error = await deliverCatching(try relaySink(to: server, trusting: caPath, name: name))
         XCTAssertEqual(error?.isTemporary, true, "\(String(describing: error))")
         XCTAssertTrue(error?.reason.contains("TLS failed") == true, error?.reason ?? "")
-        XCTAssertTrue(error?.reason.contains("CERTIFICATE_VERIFY_FAILED") == true, error?.reason ?? "")
+        XCTAssertTrue(error?.reason.contains(reason) == true, error?.reason ?? "")
         try await Task.sleep(for: .milliseconds(200))
         XCTAssertEqual(server.sink.messages.count, 0)
-        XCTAssertFalse(server.logs.text.contains("auth.result=success"), server.logs.text)
+        XCTAssertFalse(server.logs.text.contains("auth.result"), server.logs.text)
     }
 
     func testWrongRelayPasswordIsTemporaryAndNeverShown() async throws {
@@ -371,7 +367,7 @@ final class RelaySinkTests: XCTestCase {
 
     func testServerWithoutSTARTTLSGetsNoCommandBeyondEHLO() async throws {
         let stub = try startStub()
-        let tls = try RelayTLS.verifying(
+        let tls = try SMTPClientTLS.verifying(
             trustedCertificatesPEM: SinkTestSupport.bytes(of: TestCertificate.files().certificatePath),
             serverHostname: nil
         )
@@ -398,7 +394,7 @@ final class RelaySinkTests: XCTestCase {
         name: String? = nil,
         credentials: SASLClientCredentials = SASLClientCredentials(user: "alice", password: SessionFixture.password)
     ) throws -> RelaySink {
-        let tls = try RelayTLS.verifying(
+        let tls = try SMTPClientTLS.verifying(
             trustedCertificatesPEM: try caPath.map(SinkTestSupport.bytes(of:)),
             serverHostname: name
         )

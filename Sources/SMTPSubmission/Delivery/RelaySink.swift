@@ -37,7 +37,7 @@ public struct RelaySink: MessageSink {
     /// The limit for each reply and each write, the message included.
     public let commandTimeout: Duration
     /// `STARTTLS` with verification; `nil` for a plain connection, allowed to a loopback address only.
-    public let tls: RelayTLS?
+    public let tls: SMTPClientTLS?
     /// The login and password for `AUTH`; `nil` to send no `AUTH`.
     public let credentials: SASLClientCredentials?
 
@@ -59,7 +59,7 @@ public struct RelaySink: MessageSink {
         heloName: String = "localhost",
         connectTimeout: Duration = .seconds(30),
         commandTimeout: Duration = .seconds(300),
-        tls: RelayTLS? = nil,
+        tls: SMTPClientTLS? = nil,
         credentials: SASLClientCredentials? = nil
     ) {
         self.host = host
@@ -176,7 +176,7 @@ public struct RelaySink: MessageSink {
 
     /// `STARTTLS`, the handshake with verification, and `EHLO`/`LHLO` again; returns the extensions offered over TLS.
     private func startTLS(
-        _ tls: RelayTLS,
+        _ tls: SMTPClientTLS,
         over connection: SMTPClientConnection,
         offered extensions: [String: String]
     ) async throws -> [String: String] {

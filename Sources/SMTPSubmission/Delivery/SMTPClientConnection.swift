@@ -26,20 +26,6 @@ package final class SMTPClientConnection {
     /// The most lines in one reply.
     package static let maximumReplyLines = 256
 
-    /// TLS from the first byte (implicit TLS, port 465).
-    package struct TLS: Sendable {
-        /// The client context (trust roots, verification).
-        package var context: NIOSSLContext
-        /// The name for SNI and verification; `nil` verifies the address connected to.
-        package var serverHostname: String?
-
-        /// Creates the settings.
-        package init(context: NIOSSLContext, serverHostname: String?) {
-            self.context = context
-            self.serverHostname = serverHostname
-        }
-    }
-
     private init(
         channel: Channel,
         inbound: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator,
@@ -61,7 +47,7 @@ package final class SMTPClientConnection {
     package static func withConnection<Result>(
         host: String,
         port: Int,
-        tls: TLS? = nil,
+        tls: SMTPClientTLS? = nil,
         connectTimeout: Duration,
         commandTimeout: Duration,
         _ body: (SMTPClientConnection) async throws -> Result

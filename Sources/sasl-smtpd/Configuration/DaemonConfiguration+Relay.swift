@@ -50,13 +50,13 @@ extension DaemonConfiguration {
     /// Both `nil` for the other sinks.
     func loadRelaySecurity(
         secretOwners: Set<uid_t>
-    ) throws(ConfigurationError) -> (tls: RelayTLS?, credentials: SASLClientCredentials?) {
+    ) throws(ConfigurationError) -> (tls: SMTPClientTLS?, credentials: SASLClientCredentials?) {
         guard relayHost != nil else { return (nil, nil) }
-        var tls: RelayTLS?
+        var tls: SMTPClientTLS?
         if relayUsesTLS {
             let trusted = relayCAFile.isEmpty ? nil : try FileChecks.readCertificate(relayCAFile, key: "relay_ca_file")
             do {
-                tls = try RelayTLS.verifying(
+                tls = try SMTPClientTLS.verifying(
                     trustedCertificatesPEM: trusted,
                     serverHostname: relayTLSName.isEmpty ? nil : relayTLSName
                 )

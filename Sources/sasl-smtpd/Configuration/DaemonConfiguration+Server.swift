@@ -92,7 +92,7 @@ extension DaemonConfiguration {
     }
 
     /// The sink for `sink`; a relay gets `relayTLS` and `relayCredentials` (from ``loadRelaySecurity(secretOwners:)``).
-    func makeSink(relayTLS: RelayTLS? = nil, relayCredentials: SASLClientCredentials? = nil) -> any MessageSink {
+    func makeSink(relayTLS: SMTPClientTLS? = nil, relayCredentials: SASLClientCredentials? = nil) -> any MessageSink {
         sink.makeSink(timeout: .seconds(sinkTimeout), heloName: hostname, tls: relayTLS, credentials: relayCredentials)
     }
 }

@@ -55,7 +55,7 @@ enum SinkSpecification: Equatable, Sendable, CustomStringConvertible {
     func makeSink(
         timeout: Duration,
         heloName: String,
-        tls: RelayTLS? = nil,
+        tls: SMTPClientTLS? = nil,
         credentials: SASLClientCredentials? = nil
     ) -> any MessageSink {
         switch self {

@@ -1,8 +1,9 @@
 import NIOSSL
 
-/// How ``RelaySink`` protects its connection: `STARTTLS` after `EHLO`/`LHLO`, the server's certificate chain verified
-/// against trusted roots and its name checked, before anything of the message or a credential is sent.
-public struct RelayTLS: Sendable {
+/// TLS for an SMTP client connection: how ``RelaySink`` protects its connection with `STARTTLS` after `EHLO`/`LHLO`
+/// (the server's certificate chain verified against trusted roots and its name checked, before anything of the
+/// message or a credential is sent), and the settings of `sasl-smtpd smtp-test`.
+public struct SMTPClientTLS: Sendable {
     /// The client context: trust roots and verification.
     public var context: NIOSSLContext
     /// The name the certificate must hold (and the SNI name); `nil` checks the address connected to.
@@ -25,7 +26,7 @@ public struct RelayTLS: Sendable {
     ///   - trustedCertificatesPEM: PEM certificates to trust instead of the system's roots (a private CA).
     ///   - serverHostname: the name the certificate must hold; `nil` for the relay's host.
     /// - Throws: NIOSSL's error for PEM that does not parse or a context that cannot be made.
-    public static func verifying(trustedCertificatesPEM: [UInt8]?, serverHostname: String?) throws -> RelayTLS {
+    public static func verifying(trustedCertificatesPEM: [UInt8]?, serverHostname: String?) throws -> SMTPClientTLS {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.certificateVerification = .fullVerification
         configuration.minimumTLSVersion = .tlsv12
@@ -34,6 +35,6 @@ public struct RelayTLS: Sendable {
             guard !certificates.isEmpty else { throw NIOSSLError.failedToLoadCertificate }
             configuration.trustRoots = .certificates(certificates)
         }
-        return RelayTLS(context: try NIOSSLContext(configuration: configuration), serverHostname: serverHostname)
+        return SMTPClientTLS(context: try NIOSSLContext(configuration: configuration), serverHostname: serverHostname)
     }
 }
