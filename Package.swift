@@ -69,6 +69,7 @@ let package = Package(
             dependencies: [
                 "SASLDB",
                 "SASLMechanisms",
+                "SASLClient",
                 "ServerKit",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -190,6 +191,7 @@ let package = Package(
             name: "SMTPSubmissionTests",
             dependencies: [
                 "SMTPSubmission",
+                "SASLClient",
                 "ServerKit",
                 "ServerKitTestSupport",
                 "SASLMechanisms",

@@ -258,6 +258,55 @@ final class DaemonConfigurationTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("poppassd_listen 0.0.0.0:106 is not a loopback address"), result.stderr)
     }
 
+    func testPlainRelayOffLoopbackIsRefusedNamingRelayTLS() throws {
+        let directory = try SinkTestSupport.makeDirectory(self)
+        let result = try run(
+            [
+                "--config", try plainConfiguration(directory), "--check-config", "--set", "sink=smtp:192.0.2.10:25",
+                "--set", "relay_tls=none",
+            ]
+        )
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.stderr.contains("relay_tls = none"), result.stderr)
+        XCTAssertTrue(
+            result.stderr.contains("192.0.2.10 of sink smtp:192.0.2.10:25 is not a loopback address"),
+            result.stderr
+        )
+    }
+
+    func testRelayOffLoopbackStartsVerifiedTLSByDefault() throws {
+        let directory = try SinkTestSupport.makeDirectory(self)
+        let result = try run(
+            ["--config", try plainConfiguration(directory), "--check-config", "--set", "sink=lmtp:192.0.2.10:24"]
+        )
+        XCTAssertEqual(result.status, 0, result.stderr)
+        for line in ["relay_tls = auto", "relay_tls_name =", "relay_ca_file =", "relay_auth_file ="] {
+            XCTAssertTrue(result.stdout.contains(line + "\n"), "missing \(line) in\n\(result.stdout)")
+        }
+    }
+
+    func testRelayAuthFileReadableByOthersIsRefusedWithTheChmodToRun() throws {
+        let directory = try SinkTestSupport.makeDirectory(self)
+        let secrets = directory + "/relay-auth"
+        let password = "relay-secret-5512"
+        try "relay-user\n\(password)\n".write(toFile: secrets, atomically: true, encoding: .utf8)
+        chmod(secrets, 0o644)
+        let arguments = [
+            "--config", try plainConfiguration(directory), "--check-config", "--set", "sink=smtp:127.0.0.1:10025",
+            "--set", "relay_auth_file=\(secrets)",
+        ]
+        let refused = try run(arguments)
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.stderr.contains("relay_auth_file \(secrets)"), refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("chmod 600 \(secrets)"), refused.stderr)
+        XCTAssertFalse(refused.stdout.contains(password) || refused.stderr.contains(password))
+
+        chmod(secrets, 0o640)
+        let accepted = try run(arguments)
+        XCTAssertEqual(accepted.status, 0, accepted.stderr)
+        XCTAssertFalse(accepted.stdout.contains(password) || accepted.stderr.contains(password))
+    }
+
     func testPasswordPolicyKeysAreCheckedTogether() throws {
         let directory = try SinkTestSupport.makeDirectory(self)
         let configuration = try plainConfiguration(directory)

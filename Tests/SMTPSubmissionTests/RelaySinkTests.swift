@@ -1,4 +1,6 @@
 import Foundation
+import SASLClient
+import ServerKitTestSupport
 import XCTest
 
 @testable import SMTPSubmission
@@ -64,7 +66,7 @@ final class RelaySinkTests: XCTestCase {
                         self.reply(script.get(verb, default))
 
         socketserver.TCPServer.allow_reuse_address = True
-        with socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler) as server:
+        with socketserver.ThreadingTCPServer((script.get("bind", "127.0.0.1"), 0), Handler) as server:
             print(server.server_address[1], flush=True)
             server.serve_forever()
         """#
@@ -258,5 +260,193 @@ final class RelaySinkTests: XCTestCase {
             XCTAssertEqual(error?.isPermanent, true, recipient)
         }
         XCTAssertEqual(stub.commands, [])
+    }
+
+    // MARK: - TLS and AUTH to the next hop
+
+    func testLoopbackIsAnAddressOfTheLoopbackInterfaceOrLocalhostOnly() {
+        for host in ["127.0.0.1", "127.8.9.10", "::1", "localhost", "LOCALHOST", "::ffff:127.0.0.1"] {
+            XCTAssertTrue(RelaySink.isLoopback(host), host)
+        }
+        for host in ["127.example.org", "192.0.2.2", "10.0.0.1", "::", "::2", "mail.example.org", "0.0.0.0"] {
+            XCTAssertFalse(RelaySink.isLoopback(host), host)
+        }
+    }
+
+    /// On the code before relay TLS this message went out in the clear to the address of this machine's network
+    /// interface (and the stub took it).
+    func testPlainRelayToAnAddressOffLoopbackIsRefusedAndNothingIsSent() async throws {
+        let address = try XCTUnwrap(Self.nonLoopbackAddress(), "no IPv4 address beside the loopback one")
+        let stub = try startStub(["bind": address])
+        let sink = RelaySink(host: address, port: stub.port, connectTimeout: .seconds(5), commandTimeout: .seconds(5))
+        let error = await deliverCatching(sink)
+        XCTAssertEqual(error?.isTemporary, true, "\(String(describing: error))")
+        XCTAssertTrue(error?.reason.contains("not a loopback address") == true, error?.reason ?? "")
+        XCTAssertEqual(stub.commands, [])
+        XCTAssertNil(stub.data)
+    }
+
+    func testRelayThroughSTARTTLSWithAUTHToOurServerArrivesByteExact() async throws {
+        let server = try await TestServer.start(kinds: [.submission])
+        addTeardownBlock { await server.stop() }
+        let message = SinkTestSupport.message(data: testMessage(subject: "relayed", messageID: "relay.1@example.org"))
+        for name in ["mail.example.org", nil] {
+            let sink = try relaySink(to: server, trusting: TestCertificate.files().certificatePath, name: name)
+            let error = await deliverCatching(sink, message)
+            XCTAssertNil(error, "\(String(describing: error))")
+        }
+        let received = await server.sink.waitForMessages(2)
+        XCTAssertEqual(received.count, 2)
+        for delivered in received {
+            XCTAssertEqual(bodyAfterReceivedHeader(delivered.data), message.data)
+            XCTAssertEqual(delivered.authenticatedUser, "alice@example.org")
+            XCTAssertEqual(delivered.sender, message.sender)
+            XCTAssertEqual(delivered.recipients, message.recipients)
+        }
+        XCTAssertTrue(server.logs.text.contains("auth.result=success"), server.logs.text)
+        XCTAssertTrue(server.logs.text.contains("smtp.tls=yes"), server.logs.text)
+        XCTAssertFalse(server.logs.text.contains(SessionFixture.password))
+    }
+
+    func testRelayFallsBackToAUTHLOGINWhenPLAINIsNotOffered() async throws {
+        let server = try await TestServer.start(
+            kinds: [.submission],
+            sessionConfiguration: .serverTest(mechanisms: ["LOGIN", "SCRAM-SHA-256"])
+        )
+        addTeardownBlock { await server.stop() }
+        let sink = try relaySink(to: server, trusting: TestCertificate.files().certificatePath)
+        let error = await deliverCatching(sink)
+        XCTAssertNil(error, "\(String(describing: error))")
+        let received = await server.sink.waitForMessages(1)
+        XCTAssertEqual(received.first?.authenticatedUser, "alice@example.org")
+    }
+
+    func testServerWhoseCertificateNamesAnotherHostGetsNothing() async throws {
+        // NIOSSL alone accepts it: its IP address entry matches the address connected to.
+        try await assertTLSRefused(
+            trusting: TestCertificate.files().certificatePath,
+            name: "relay.example.net",
+            because: "does not name relay.example.net"
+        )
+    }
+
+    func testServerSignedByAnUnknownAuthorityGetsNothing() async throws {
+        // The system's roots do not hold the test's self-signed certificate.
+        try await assertTLSRefused(trusting: nil, name: "mail.example.org", because: "CERTIFICATE_VERIFY_FAILED")
+    }
+
+    /// A relay to our server that trusts `caPath` and checks `name` fails, temporarily, for `reason`, and the server
+    /// gets no AUTH and no message.
+    private func assertTLSRefused(trusting caPath: String?, name: String, because reason: String) async throws {
+        let server = try await TestServer.start(kinds: [.submission])
+        addTeardownBlock { await server.stop() }
+        let error = await deliverCatching(try relaySink(to: server, trusting: caPath, name: name))
+        XCTAssertEqual(error?.isTemporary, true, "\(String(describing: error))")
+        XCTAssertTrue(error?.reason.contains("TLS failed") == true, error?.reason ?? "")
+        XCTAssertTrue(error?.reason.contains(reason) == true, error?.reason ?? "")
+        try await Task.sleep(for: .milliseconds(200))
+        XCTAssertEqual(server.sink.messages.count, 0)
+        XCTAssertFalse(server.logs.text.contains("auth.result"), server.logs.text)
+    }
+
+    func testWrongRelayPasswordIsTemporaryAndNeverShown() async throws {
+        let server = try await TestServer.start(kinds: [.submission])
+        addTeardownBlock { await server.stop() }
+        let secret = "not-alices-password-8731"
+        let sink = try relaySink(
+            to: server,
+            trusting: TestCertificate.files().certificatePath,
+            credentials: SASLClientCredentials(user: "alice", password: secret)
+        )
+        let error = await deliverCatching(sink)
+        XCTAssertEqual(error?.isTemporary, true, "\(String(describing: error))")
+        XCTAssertTrue(error?.reason.contains("535") == true, error?.reason ?? "")
+        XCTAssertFalse(error?.reason.contains(secret) == true)
+        XCTAssertEqual(server.sink.messages.count, 0)
+    }
+
+    func testServerWithoutSTARTTLSGetsNoCommandBeyondEHLO() async throws {
+        let stub = try startStub()
+        let tls = try SMTPClientTLS.verifying(
+            trustedCertificatesPEM: SinkTestSupport.bytes(of: TestCertificate.files().certificatePath),
+            serverHostname: nil
+        )
+        let sink = RelaySink(
+            host: "127.0.0.1",
+            port: stub.port,
+            heloName: "submit.example.org",
+            connectTimeout: .seconds(5),
+            commandTimeout: .seconds(5),
+            tls: tls,
+            credentials: SASLClientCredentials(user: "alice", password: SessionFixture.password)
+        )
+        let error = await deliverCatching(sink)
+        XCTAssertEqual(error?.isTemporary, true, "\(String(describing: error))")
+        XCTAssertTrue(error?.reason.contains("does not offer STARTTLS") == true, error?.reason ?? "")
+        XCTAssertEqual(stub.commands, ["EHLO submit.example.org", "QUIT"])
+    }
+
+    /// A sink relaying to `server`'s first listener (STARTTLS) as Alice, trusting the certificate at `caPath` (the
+    /// system's roots when `nil`) and checking `name` (the address when `nil`).
+    private func relaySink(
+        to server: TestServer,
+        trusting caPath: String?,
+        name: String? = nil,
+        credentials: SASLClientCredentials = SASLClientCredentials(user: "alice", password: SessionFixture.password)
+    ) throws -> RelaySink {
+        let tls = try SMTPClientTLS.verifying(
+            trustedCertificatesPEM: try caPath.map(SinkTestSupport.bytes(of:)),
+            serverHostname: name
+        )
+        return RelaySink(
+            host: "127.0.0.1",
+            port: server.port(0),
+            heloName: "submit.example.org",
+            connectTimeout: .seconds(5),
+            commandTimeout: .seconds(10),
+            tls: tls,
+            credentials: credentials
+        )
+    }
+
+    private func deliverCatching(
+        _ sink: RelaySink,
+        _ message: SubmittedMessage = SinkTestSupport.message()
+    ) async -> MessageSinkError? {
+        do throws(MessageSinkError) {
+            try await sink.deliver(message)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    /// An IPv4 address of this machine that is not on the loopback interface (traffic to it stays on the machine).
+    private static func nonLoopbackAddress() -> String? {
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0 else { return nil }
+        defer { freeifaddrs(list) }
+        var entry = list
+        while let current = entry {
+            defer { entry = current.pointee.ifa_next }
+            guard let address = current.pointee.ifa_addr, address.pointee.sa_family == sa_family_t(AF_INET) else {
+                continue
+            }
+            var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+            guard
+                getnameinfo(
+                    address,
+                    socklen_t(MemoryLayout<sockaddr_in>.size),
+                    &host,
+                    socklen_t(host.count),
+                    nil,
+                    0,
+                    NI_NUMERICHOST
+                ) == 0
+            else { continue }
+            let text = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if !text.hasPrefix("127.") { return text }
+        }
+        return nil
     }
 }

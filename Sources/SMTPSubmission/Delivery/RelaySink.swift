@@ -1,3 +1,6 @@
+import NIOCore
+import SASLClient
+
 /// Forwards each message, while the client waits, to an SMTP or LMTP server: the local MTA's second smtpd
 /// (`127.0.0.1:10025` beside Postfix), or a mail store's LMTP (Dovecot, Cyrus).
 ///
@@ -13,8 +16,13 @@
 ///   recipients took the message (their copy is then delivered again on retry: a duplicate rather than a loss); else
 ///   any 5xx is permanent.
 ///
-/// The connection is plain TCP without authentication: meant for a next hop on the loopback interface or a trusted
-/// network. Every read and write is bounded by ``commandTimeout``, the connection by ``connectTimeout``.
+/// With ``tls``, `STARTTLS` follows `EHLO`/`LHLO` and the server's certificate is verified before anything else is
+/// sent; a server that does not offer it, or whose certificate does not verify, gets nothing (a temporary failure).
+/// Without ``tls`` the connection stays plain, and only a next hop on the loopback interface is reached: any other
+/// host would see the mail (and credentials) in the clear, so such a delivery fails, temporarily, before connecting.
+/// With ``credentials``, `AUTH PLAIN` (or `LOGIN` when PLAIN is not offered) follows TLS; a server that refuses them
+/// is a temporary failure too (the site's configuration is at fault, not the message). Every read and write is
+/// bounded by ``commandTimeout``, the connection by ``connectTimeout``.
 public struct RelaySink: MessageSink {
     /// The next hop's host name or address.
     public let host: String
@@ -28,6 +36,10 @@ public struct RelaySink: MessageSink {
     public let connectTimeout: Duration
     /// The limit for each reply and each write, the message included.
     public let commandTimeout: Duration
+    /// `STARTTLS` with verification; `nil` for a plain connection, allowed to a loopback address only.
+    public let tls: SMTPClientTLS?
+    /// The login and password for `AUTH`; `nil` to send no `AUTH`.
+    public let credentials: SASLClientCredentials?
 
     /// Creates a sink forwarding to `host:port`.
     ///
@@ -38,13 +50,17 @@ public struct RelaySink: MessageSink {
     ///   - heloName: the name for `EHLO`/`LHLO`, normally the daemon's host name.
     ///   - connectTimeout: the limit for connecting.
     ///   - commandTimeout: the limit for each reply and write.
+    ///   - tls: `STARTTLS` with verification; `nil` for a plain connection, which only a loopback `host` gets.
+    ///   - credentials: the login and password for `AUTH`; `nil` for none.
     public init(
         host: String,
         port: Int,
         lmtp: Bool = false,
         heloName: String = "localhost",
         connectTimeout: Duration = .seconds(30),
-        commandTimeout: Duration = .seconds(300)
+        commandTimeout: Duration = .seconds(300),
+        tls: SMTPClientTLS? = nil,
+        credentials: SASLClientCredentials? = nil
     ) {
         self.host = host
         self.port = port
@@ -52,11 +68,36 @@ public struct RelaySink: MessageSink {
         self.heloName = heloName
         self.connectTimeout = connectTimeout
         self.commandTimeout = commandTimeout
+        self.tls = tls
+        self.credentials = credentials
+    }
+
+    /// Whether `host` is on the loopback interface: an address of `127.0.0.0/8`, `::1` (or `127.0.0.0/8` mapped into
+    /// IPv6), or `localhost`. Any other name counts as off the machine, whatever it resolves to today.
+    public static func isLoopback(_ host: String) -> Bool {
+        if host.lowercased() == "localhost" { return true }
+        guard let address = try? SocketAddress(ipAddress: host, port: 0) else { return false }
+        switch address {
+        case .v4(let v4):
+            return UInt32(bigEndian: v4.address.sin_addr.s_addr) >> 24 == 127
+        case .v6(let v6):
+            let bytes = withUnsafeBytes(of: v6.address.sin6_addr) { Array($0) }
+            let loopback: [UInt8] = Array(repeating: 0, count: 15) + [1]
+            let mapped: [UInt8] = Array(repeating: 0, count: 10) + [0xFF, 0xFF]
+            return bytes == loopback || (Array(bytes.prefix(12)) == mapped && bytes[12] == 127)
+        default:
+            return false
+        }
     }
 
     /// Forwards the message; returns once the next hop accepted it for every recipient.
     public func deliver(_ message: SubmittedMessage) async throws(MessageSinkError) {
         try EnvelopeAddress.validateForProtocol(sender: message.sender, recipients: message.recipients)
+        guard tls != nil || Self.isLoopback(host) else {
+            throw .temporary(
+                reason: "\(peerName) is not a loopback address: refusing to relay to it without TLS"
+            )
+        }
         do {
             try await SMTPClientConnection.withConnection(
                 host: host,
@@ -86,7 +127,13 @@ public struct RelaySink: MessageSink {
             hello.lines = Array(hello.lines.prefix(1))
         }
         guard hello.isSuccess else { throw failure(hello, after: lmtp ? "LHLO" : "EHLO", permanentAllowed: false) }
-        let extensions = hello.extensions
+        var extensions = hello.extensions
+        if let tls {
+            extensions = try await startTLS(tls, over: connection, offered: extensions)
+        }
+        if let credentials {
+            try await authenticate(credentials, over: connection, offered: extensions)
+        }
 
         var mail = "MAIL FROM:<\(message.sender)>"
         if message.parameters["BODY"]?.uppercased() == "8BITMIME" && extensions["8BITMIME"] != nil {
@@ -124,6 +171,63 @@ public struct RelaySink: MessageSink {
         _ = try? await connection.command("QUIT")
         if let reply = finals.first(where: \.isTemporaryFailure) ?? finals.first(where: { !$0.isSuccess }) {
             throw failure(reply, after: "the message")
+        }
+    }
+
+    /// `STARTTLS`, the handshake with verification, and `EHLO`/`LHLO` again; returns the extensions offered over TLS.
+    private func startTLS(
+        _ tls: SMTPClientTLS,
+        over connection: SMTPClientConnection,
+        offered extensions: [String: String]
+    ) async throws -> [String: String] {
+        guard extensions["STARTTLS"] != nil else {
+            _ = try? await connection.command("QUIT")
+            throw MessageSinkError.temporary(reason: "\(peerName) does not offer STARTTLS: nothing sent in the clear")
+        }
+        let reply = try await connection.command("STARTTLS")
+        guard reply.code == 220 else {
+            _ = try? await connection.command("QUIT")
+            throw failure(reply, after: "STARTTLS", permanentAllowed: false)
+        }
+        let hello: SMTPClientReply
+        do {
+            let name = tls.serverHostname ?? host
+            try await connection.startTLS(
+                context: tls.context,
+                serverHostname: name,
+                certificateMustName: SMTPClientConnection.sniName(name)
+            )
+            // The handshake, and the certificate's verification, run with this first write.
+            hello = try await connection.command((lmtp ? "LHLO " : "EHLO ") + heloName)
+        } catch {
+            let cause = connection.tlsFailure ?? "\(error)"
+            throw MessageSinkError.temporary(reason: "\(peerName): TLS failed (\(cause)): nothing sent")
+        }
+        guard hello.isSuccess else { throw failure(hello, after: lmtp ? "LHLO" : "EHLO", permanentAllowed: false) }
+        return hello.extensions
+    }
+
+    /// `AUTH PLAIN`, or `AUTH LOGIN` when the server offers only that; a refusal is temporary: the credentials are the
+    /// site's, and mail waits until they are fixed.
+    private func authenticate(
+        _ credentials: SASLClientCredentials,
+        over connection: SMTPClientConnection,
+        offered extensions: [String: String]
+    ) async throws {
+        let offered = Set((extensions["AUTH"] ?? "").split(separator: " ").map { $0.uppercased() })
+        guard let name = [PlainClient.name, LoginClient.name].first(where: offered.contains) else {
+            _ = try? await connection.command("QUIT")
+            throw MessageSinkError.temporary(reason: "\(peerName) offers neither AUTH PLAIN nor AUTH LOGIN")
+        }
+        let mechanism = try SASLClientFactory.make(
+            name,
+            credentials: credentials,
+            options: SASLClientOptions(host: host)
+        )
+        let reply = try await connection.authenticate(with: mechanism)
+        guard reply.code == 235 else {
+            _ = try? await connection.command("QUIT")
+            throw MessageSinkError.temporary(reason: "\(peerName) refused AUTH \(name): \(reply)")
         }
     }
 

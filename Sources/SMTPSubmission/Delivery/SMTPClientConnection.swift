@@ -1,6 +1,7 @@
 import NIOCore
 import NIOPosix
 import NIOSSL
+import ServerKit
 import Synchronization
 
 /// A small SMTP/LMTP client over one NIO connection, for ``RelaySink`` and the daemon's `smtp-test`: send a line, read a
@@ -18,25 +19,12 @@ package final class SMTPClientConnection {
     private let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
     private let commandTimeout: Duration
     private var pending: [UInt8] = []
+    private let tlsErrors = TLSErrorRecorder()
 
     /// The longest reply line accepted (RFC 5321 allows 512 octets; some servers send more).
     package static let maximumLineLength = 4096
     /// The most lines in one reply.
     package static let maximumReplyLines = 256
-
-    /// TLS from the first byte (implicit TLS, port 465).
-    package struct TLS: Sendable {
-        /// The client context (trust roots, verification).
-        package var context: NIOSSLContext
-        /// The name for SNI and verification; `nil` verifies the address connected to.
-        package var serverHostname: String?
-
-        /// Creates the settings.
-        package init(context: NIOSSLContext, serverHostname: String?) {
-            self.context = context
-            self.serverHostname = serverHostname
-        }
-    }
 
     private init(
         channel: Channel,
@@ -59,7 +47,7 @@ package final class SMTPClientConnection {
     package static func withConnection<Result>(
         host: String,
         port: Int,
-        tls: TLS? = nil,
+        tls: SMTPClientTLS? = nil,
         connectTimeout: Duration,
         commandTimeout: Duration,
         _ body: (SMTPClientConnection) async throws -> Result
@@ -94,14 +82,24 @@ package final class SMTPClientConnection {
 
     /// Sends `line` and CRLF.
     package func send(_ line: String) async throws {
+        try await send(line, step: Self.verb(of: line))
+    }
+
+    /// Sends `line` and CRLF; errors name it `step` rather than by its first word (a line that may hold a secret).
+    package func send(_ line: String, step: String) async throws {
         trace?(true, line)
-        try await write(Array(line.utf8) + [13, 10], step: "the server to take \(Self.verb(of: line))")
+        try await write(Array(line.utf8) + [13, 10], step: "the server to take \(step)")
     }
 
     /// Sends `line` and reads the reply.
     package func command(_ line: String) async throws -> SMTPClientReply {
-        try await send(line)
-        return try await readReply(step: "the reply to \(Self.verb(of: line))")
+        try await command(line, step: Self.verb(of: line))
+    }
+
+    /// Sends `line` and reads the reply; errors name it `step`.
+    package func command(_ line: String, step: String) async throws -> SMTPClientReply {
+        try await send(line, step: step)
+        return try await readReply(step: "the reply to \(step)")
     }
 
     /// Reads one (possibly multi-line) reply.
@@ -165,16 +163,42 @@ package final class SMTPClientConnection {
 
     /// Starts TLS after the server's `220` to STARTTLS; the handshake runs with the next write or read.
     ///
+    /// - Parameters:
+    ///   - certificateMustName: a host name the certificate must hold by name (``CertificateHostName``), beyond the
+    ///     context's own verification, which also accepts an IP address entry matching the address connected to;
+    ///     the handshake fails otherwise, before anything is sent over it.
     /// - Throws: ``SMTPClientError/dataBeforeTLS`` when the server sent anything after its `220`.
-    package func startTLS(context: NIOSSLContext, serverHostname: String?) async throws {
+    package func startTLS(
+        context: NIOSSLContext,
+        serverHostname: String?,
+        certificateMustName: String? = nil
+    ) async throws {
         guard pending.isEmpty else { throw SMTPClientError.dataBeforeTLS }
         let channel = self.channel
         let name = Self.sniName(serverHostname)
+        let tlsErrors = self.tlsErrors
         try await channel.eventLoop.submit {
-            let handler = try NIOSSLClientHandler(context: context, serverHostname: name)
+            let handler: NIOSSLClientHandler
+            if let required = certificateMustName {
+                handler = try NIOSSLClientHandler._makeSSLClientHandler(context: context, serverHostname: name) {
+                    certificate,
+                    channel in
+                    guard CertificateHostName.matches(required, certificate: certificate) else {
+                        return channel.eventLoop.makeFailedFuture(SMTPClientError.certificateDoesNotName(required))
+                    }
+                    return channel.eventLoop.makeSucceededFuture(())
+                }
+            } else {
+                handler = try NIOSSLClientHandler(context: context, serverHostname: name)
+            }
             try channel.pipeline.syncOperations.addHandler(handler, position: .first)
+            try channel.pipeline.syncOperations.addHandler(tlsErrors, position: .after(handler))
         }.get()
     }
+
+    /// Why the TLS handshake failed (an unverified certificate, say), once it has: the write or read that ran it
+    /// often sees only the closed channel.
+    package var tlsFailure: String? { tlsErrors.first }
 
     /// The negotiated TLS version and the server's certificate, once the handshake is done (after a reply over TLS).
     package func tlsSession() async -> (version: TLSVersion?, certificate: NIOSSLCertificate?) {
@@ -244,10 +268,23 @@ package final class SMTPClientConnection {
     }
 
     /// SNI takes a host name, never an address literal.
-    private static func sniName(_ name: String?) -> String? {
+    package static func sniName(_ name: String?) -> String? {
         guard let name, !name.isEmpty else { return nil }
         if (try? SocketAddress(ipAddress: name, port: 0)) != nil { return nil }
         return name
+    }
+
+    /// Keeps the first error the TLS handler reports, for ``tlsFailure``, and passes every error on.
+    private final class TLSErrorRecorder: ChannelInboundHandler, Sendable {
+        typealias InboundIn = NIOAny
+        private let recorded = Mutex<String?>(nil)
+
+        var first: String? { recorded.withLock { $0 } }
+
+        func errorCaught(context: ChannelHandlerContext, error: any Error) {
+            recorded.withLock { $0 = $0 ?? "\(error)" }
+            context.fireErrorCaught(error)
+        }
     }
 
     /// A one-way flag set by the timer on the event loop and read by the task.

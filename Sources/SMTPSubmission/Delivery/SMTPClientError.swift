@@ -9,6 +9,10 @@ package enum SMTPClientError: Error, Sendable, Equatable, CustomStringConvertibl
     /// The server sent data right after `220` to STARTTLS, before the TLS handshake: a man in the middle trying to
     /// inject commands into the protected session (CVE-2011-0411's mirror image).
     case dataBeforeTLS
+    /// An `AUTH` exchange was cancelled with `*`: the server's challenge could not be answered, for this reason.
+    case authenticationCancelled(String)
+    /// The server's certificate verified, but does not hold this host name (only, say, the address connected to).
+    case certificateDoesNotName(String)
 
     package var description: String {
         switch self {
@@ -16,6 +20,8 @@ package enum SMTPClientError: Error, Sendable, Equatable, CustomStringConvertibl
         case .connectionClosed: return "connection closed by the server"
         case .malformedReply(let line): return "malformed reply: \(line)"
         case .dataBeforeTLS: return "server sent data before the TLS handshake"
+        case .authenticationCancelled(let reason): return "AUTH cancelled: \(reason)"
+        case .certificateDoesNotName(let name): return "the server's certificate does not name \(name)"
         }
     }
 }

@@ -148,43 +148,21 @@ struct SMTPTestCommand: ParsableCommand, Sendable {
         password: [UInt8],
         transcript: Transcript
     ) async throws -> Bool {
-        var client = try SASLClientFactory.make(
+        let client = try SASLClientFactory.make(
             mechanism,
             credentials: SASLClientCredentials(user: user, password: password),
             options: SASLClientOptions(host: host, preparePassword: { try? saslPrep($0, allowUnassigned: false) })
         )
-        var command = "AUTH " + client.name
-        let initial = try client.initialResponse()
-        if let initial {
-            transcript.decoded(sent: true, Transcript.printable(client.redacted(initial) ?? initial))
-            command += " " + (initial.isEmpty ? "=" : Base64.encode(initial))
-        }
-        transcript.maskNextSent = initial.map { client.redacted($0) != nil } ?? false
-        var reply = try await connection.command(command)
-        while reply.code == 334 {
-            guard let challenge = Base64.decode(reply.lines.first ?? "") else {
-                try await connection.send("*")
-                _ = try await connection.readReply()
-                return false
+        do {
+            let reply = try await connection.authenticate(with: client) { step in
+                transcript.decoded(sent: step.sent, Transcript.printable(step.shown))
+                if step.sent { transcript.maskNextSent = step.holdsPassword }
             }
-            transcript.decoded(sent: false, Transcript.printable(challenge))
-            let response: [UInt8]
-            do throws(SASLClientError) {
-                response = try client.respond(to: challenge)
-            } catch {
-                // A challenge the client cannot answer, or a server that proved it does not know the password: the
-                // exchange is cancelled (RFC 4954), not answered.
-                print("Error: \(error)")
-                try await connection.send("*")
-                _ = try await connection.readReply()
-                return false
-            }
-            let redacted = client.redacted(response)
-            transcript.decoded(sent: true, Transcript.printable(redacted ?? response))
-            transcript.maskNextSent = redacted != nil
-            reply = try await connection.command(Base64.encode(response))
+            return reply.code == 235
+        } catch SMTPClientError.authenticationCancelled(let reason) {
+            print("Error: \(reason)")
+            return false
         }
-        return reply.code == 235
     }
 
     private func sendMessage(_ connection: SMTPClientConnection) async throws -> Bool {

@@ -97,6 +97,20 @@ extension DaemonConfiguration {
             render: { $0.sink.description }
         ),
         number("sink_timeout", \.sinkTimeout, 1...3600, needsRestart: true),
+        ConfigurationKey(
+            name: "relay_tls",
+            needsRestart: true,
+            apply: { configuration, value throws(ConfigurationError) in
+                guard let mode = RelayTLSMode(rawValue: value.lowercased()) else {
+                    throw ConfigurationError("expected auto, required or none")
+                }
+                configuration.relayTLS = mode
+            },
+            render: { $0.relayTLS.rawValue }
+        ),
+        text("relay_tls_name", \.relayTLSName, nonEmpty: false, needsRestart: true),
+        path("relay_ca_file", \.relayCAFile, emptyMeans: "the system's trusted roots", needsRestart: true),
+        path("relay_auth_file", \.relayAuthFile, emptyMeans: "no AUTH", needsRestart: true),
         path("sender_login_map", \.senderLoginMap, emptyMeans: "no map"),
         flag("allow_any_sender", \.allowAnySender),
         flag("allow_null_sender", \.allowNullSender),

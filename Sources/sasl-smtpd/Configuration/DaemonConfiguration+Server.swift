@@ -1,5 +1,6 @@
 import NIOCore
 import NIOSSL
+import SASLClient
 import SASLDB
 import SASLMechanisms
 import SMTPSubmission
@@ -90,8 +91,8 @@ extension DaemonConfiguration {
         }
     }
 
-    /// The sink for `sink`.
-    func makeSink() -> any MessageSink {
-        sink.makeSink(timeout: .seconds(sinkTimeout), heloName: hostname)
+    /// The sink for `sink`; a relay gets `relayTLS` and `relayCredentials` (from ``loadRelaySecurity(secretOwners:)``).
+    func makeSink(relayTLS: SMTPClientTLS? = nil, relayCredentials: SASLClientCredentials? = nil) -> any MessageSink {
+        sink.makeSink(timeout: .seconds(sinkTimeout), heloName: hostname, tls: relayTLS, credentials: relayCredentials)
     }
 }

@@ -56,6 +56,7 @@ extension DaemonConfiguration {
                     + "\(SecretPolicy.defaultSCRAMIterations) RFC 7677 asks for at least"
             )
         }
+        warnings += try validateRelay()
         if allowAnySender {
             warnings.append("allow_any_sender = yes: any user may send as anyone")
         }

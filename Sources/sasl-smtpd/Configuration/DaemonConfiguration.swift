@@ -24,6 +24,10 @@ struct DaemonConfiguration: Equatable, Sendable {
     var digestMD5Hosts: [String] = []
     var sink = SinkSpecification.maildir(directory: "/var/spool/sasl-smtpd/Maildir")
     var sinkTimeout = 120
+    var relayTLS = RelayTLSMode.auto
+    var relayTLSName = ""
+    var relayCAFile = ""
+    var relayAuthFile = ""
     var senderLoginMap = ""
     var allowAnySender = false
     var allowNullSender = true
@@ -120,7 +124,7 @@ struct DaemonConfiguration: Equatable, Sendable {
     static func key(named name: String) -> ConfigurationKey? { keys.first { $0.name == name } }
 
     /// `key = value` lines for every key, in the documented order: what `--check-config` prints. The configuration
-    /// holds no secret (paths only), so nothing is masked.
+    /// holds no secret (paths only, `relay_auth_file` included), so nothing is masked.
     var effectiveText: String {
         Self.keys.map { key in
             let value = key.render(self)

@@ -1,3 +1,4 @@
+import SASLClient
 import SMTPSubmission
 
 /// Where accepted messages go, as the `sink` key writes it.
@@ -44,17 +45,34 @@ enum SinkSpecification: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// The sink itself.
-    func makeSink(timeout: Duration, heloName: String) -> any MessageSink {
+    /// Whether this is `lmtp:`.
+    private var isLMTP: Bool {
+        if case .lmtp = self { return true }
+        return false
+    }
+
+    /// The sink itself; a relay starts TLS with `tls` (plain without) and authenticates with `credentials`.
+    func makeSink(
+        timeout: Duration,
+        heloName: String,
+        tls: SMTPClientTLS? = nil,
+        credentials: SASLClientCredentials? = nil
+    ) -> any MessageSink {
         switch self {
         case .maildir(let directory):
             return MaildirSink(directory: directory)
         case .sendmail(let path):
             return SendmailSink(path: path, timeout: timeout)
-        case .smtp(let host, let port):
-            return RelaySink(host: host, port: port, lmtp: false, heloName: heloName, commandTimeout: timeout)
-        case .lmtp(let host, let port):
-            return RelaySink(host: host, port: port, lmtp: true, heloName: heloName, commandTimeout: timeout)
+        case .smtp(let host, let port), .lmtp(let host, let port):
+            return RelaySink(
+                host: host,
+                port: port,
+                lmtp: isLMTP,
+                heloName: heloName,
+                commandTimeout: timeout,
+                tls: tls,
+                credentials: credentials
+            )
         }
     }
 }

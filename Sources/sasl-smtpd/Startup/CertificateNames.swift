@@ -1,4 +1,5 @@
 import NIOSSL
+import ServerKit
 
 /// What the certificate says about itself: the names it is valid for and when it expires.
 struct CertificateNames {
@@ -41,13 +42,7 @@ struct CertificateNames {
 
     /// Whether `hostname` is one of the names (a `*.` wildcard covers one label), as a client checks it.
     func names(_ hostname: String) -> Bool {
-        let host = hostname.lowercased()
-        let candidates = dnsNames.isEmpty ? commonName.map { [$0] } ?? [] : dnsNames
-        return candidates.contains { name in
-            if name == host { return true }
-            guard name.hasPrefix("*."), let dot = host.firstIndex(of: ".") else { return false }
-            return host[dot...] == name.dropFirst() && host[..<dot].count > 0
-        }
+        CertificateHostName.matches(hostname, dnsNames: dnsNames, commonName: commonName)
     }
 
     /// `127.0.0.1` or `2001:db8:0:0:0:0:0:1` from the bytes of an address.

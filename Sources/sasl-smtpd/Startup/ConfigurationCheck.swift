@@ -57,6 +57,9 @@ struct ConfigurationCheck {
             if let warning = try FileChecks.checkDatabase(configuration.sasldbPath) { warnings.append(warning) }
         }
         attempt { () throws(ConfigurationError) in _ = try configuration.loadSenderLoginMap() }
+        attempt { () throws(ConfigurationError) in
+            _ = try configuration.loadRelaySecurity(secretOwners: TLSMaterial.keyOwners(identity: identity))
+        }
         if case .sendmail(let path) = configuration.sink, !FileChecks.isExecutable(path) {
             errors.append("sink \(configuration.sink): \(path) is not an executable file")
         }

@@ -35,6 +35,8 @@ struct DaemonRunner {
         }
         try prepareSpool(for: identity)
         let loginMap = try configuration.loadSenderLoginMap()
+        // Read as root, before the drop, like the TLS key: the daemon's user need not be able to read it later.
+        let relay = try configuration.loadRelaySecurity(secretOwners: keyOwners)
 
         let writer = try startPasswordWriter(identity: identity)
         defer { writer?.stop() }
@@ -46,7 +48,7 @@ struct DaemonRunner {
             server = try SMTPServer(
                 configuration: configuration.serverConfiguration(tls: tls),
                 sessionConfiguration: configuration.sessionConfiguration(loginMap: loginMap),
-                sink: configuration.makeSink(),
+                sink: configuration.makeSink(relayTLS: relay.tls, relayCredentials: relay.credentials),
                 logger: logger,
                 beforeAccepting: { _ in
                     // poppassd's port 106 is privileged too: both servers bind as root before the drop.

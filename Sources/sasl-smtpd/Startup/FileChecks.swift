@@ -11,24 +11,46 @@ enum FileChecks {
     /// Reads the private key, refusing one that group or others can read or write, or that is owned by someone
     /// other than root or the daemon's user (`allowedOwners`).
     static func readPrivateKey(_ path: String, allowedOwners: Set<uid_t>) throws(ConfigurationError) -> [UInt8] {
-        try readFile(path, what: "tls_key") { status throws(ConfigurationError) in
-            if status.st_mode & 0o077 != 0 {
+        try readProtectedFile(path, key: "tls_key", forbiddenMode: 0o077, allowedOwners: allowedOwners)
+    }
+
+    /// Reads a file of secrets (`relay_auth_file`), refusing one that others can read or write, that its group can
+    /// write, or that is owned by someone other than root or the daemon's user (`allowedOwners`). Its group may
+    /// read it (`root:sasl-smtpd 0640`).
+    static func readSecretsFile(
+        _ path: String,
+        key: String,
+        allowedOwners: Set<uid_t>
+    ) throws(ConfigurationError) -> [UInt8] {
+        try readProtectedFile(path, key: key, forbiddenMode: 0o027, allowedOwners: allowedOwners)
+    }
+
+    /// Reads `path` (named by `key`), refusing it when its mode has any bit of `forbiddenMode` or its owner is not
+    /// in `allowedOwners`; each refusal names the command that fixes it.
+    private static func readProtectedFile(
+        _ path: String,
+        key: String,
+        forbiddenMode: mode_t,
+        allowedOwners: Set<uid_t>
+    ) throws(ConfigurationError) -> [UInt8] {
+        try readFile(path, what: key) { status throws(ConfigurationError) in
+            if status.st_mode & forbiddenMode != 0 {
                 throw ConfigurationError(
-                    "tls_key \(path) is open to group or others (mode \(octal(status.st_mode & 0o777))): chmod 600 \(path)"
+                    "\(key) \(path) is open to group or others (mode \(octal(status.st_mode & 0o777))): chmod 600 \(path)"
                 )
             }
             if !allowedOwners.contains(status.st_uid) {
                 throw ConfigurationError(
-                    "tls_key \(path) belongs to uid \(status.st_uid), which is neither root nor the daemon's user: "
+                    "\(key) \(path) belongs to uid \(status.st_uid), which is neither root nor the daemon's user: "
                         + "chown root \(path)"
                 )
             }
         }
     }
 
-    /// Reads the certificate chain (any owner, any mode: it is public).
-    static func readCertificate(_ path: String) throws(ConfigurationError) -> [UInt8] {
-        try readFile(path, what: "tls_certificate") { _ throws(ConfigurationError) in }
+    /// Reads a certificate chain, or CA certificates (any owner, any mode: they are public); `key` names the file.
+    static func readCertificate(_ path: String, key: String = "tls_certificate") throws(ConfigurationError) -> [UInt8] {
+        try readFile(path, what: key) { _ throws(ConfigurationError) in }
     }
 
     /// Checks the credential database: a regular file nobody but its owner and group can write, in a directory
