@@ -26,65 +26,102 @@ final class FileBackendSharedDirectoryTests: XCTestCase {
     }
 
     /// The attacker's move at the moment the copy exists and the library is about to open it: every temporary entry of
-    /// the shared directory is renamed away and a symbolic link to `victim` takes its name. Before the private
-    /// directory, the copy itself was such an entry, reopened by name: the library followed the link and wrote
-    /// `victim`, and the copy published afterwards could be a file the attacker had kept open.
-    private func swapEntries(pointingAt victim: String) -> @Sendable () -> Void {
+    /// the shared directory is renamed away and `plant` puts something of the attacker's at its path. Before the
+    /// private directory, the copy itself was such an entry, reopened by name by the library, then chowned and renamed
+    /// over the database by name.
+    private func swapEntries(planting plant: @escaping @Sendable (String) -> Void) -> @Sendable () -> Void {
         let directory = directory
         return {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
             for name in names where name.contains(".sasldb-tmp-") && !name.hasSuffix(".moved") {
                 XCTAssertEqual(rename(directory + "/" + name, directory + "/" + name + ".moved"), 0)
-                XCTAssertEqual(symlink(victim, directory + "/" + name), 0)
+                plant(directory + "/" + name)
             }
         }
     }
 
-    func testSwappingTheSharedDirectorysEntriesWhileAWriteIsInFlightCannotRedirectIt() throws {
+    /// A database of `format` holding alice's old password, and its options.
+    private func makeDatabase(_ format: DatabaseFormat) throws -> (path: String, options: FileBackendOptions) {
+        var options = FileBackendOptions()
+        options.newFileFormat = format
+        let path = "\(directory)/db-\(format.rawValue)"
+        try CredentialStore(backend: FileBackend(path: path, options: options)).setPassword(
+            Array("old".utf8),
+            for: alice
+        )
+        return (path, options)
+    }
+
+    /// Alice's password at `path` is `new`, the file a plain regular file with one link, and the entries planted in the
+    /// shared directory are still there (the write never went through its names); they are removed.
+    private func checkWritten(_ path: String, _ options: FileBackendOptions, format: DatabaseFormat) throws {
+        let store = CredentialStore(backend: FileBackend(path: path, options: options))
+        XCTAssertTrue(try store.verify(password: Array("new".utf8), for: alice), "\(format)")
+        var status = stat()
+        XCTAssertEqual(lstat(path, &status), 0)
+        XCTAssertEqual(status.st_mode & S_IFMT, S_IFREG, "\(format): the database is not a regular file")
+        XCTAssertEqual(status.st_nlink, 1, "\(format)")
+        let planted = try temporaryEntries().filter { !$0.hasSuffix(".moved") }
+        XCTAssertEqual(planted.count, 1, "\(format): \(planted)")
+        for name in planted { XCTAssertEqual(unlink(directory + "/" + name), 0) }
+    }
+
+    /// The old layout: the library followed the link and wrote the victim (then the chown by name failed).
+    func testALinkSwappedInWhileAWriteIsInFlightIsNeverFollowed() throws {
         for format in DatabaseFormat.allCases {
-            var options = FileBackendOptions()
-            options.newFileFormat = format
-            let path = "\(directory)/db-\(format.rawValue)"
-            try CredentialStore(backend: FileBackend(path: path, options: options))
-                .setPassword(Array("old".utf8), for: alice)
+            let (path, options) = try makeDatabase(format)
             // The victim is a valid database of the same format, so a redirected write would succeed in it.
             let victim = "\(directory)/victim-\(format.rawValue)"
-            XCTAssertTrue(
-                FileManager.default.createFile(
-                    atPath: victim,
-                    contents: try Data(contentsOf: .init(fileURLWithPath: path))
-                )
-            )
-            let victimBefore = try Data(contentsOf: URL(fileURLWithPath: victim))
+            let victimBefore = try Data(contentsOf: URL(fileURLWithPath: path))
+            XCTAssertTrue(FileManager.default.createFile(atPath: victim, contents: victimBefore))
 
-            let attacked = FileBackend(
-                path: path,
-                options: options,
-                beforeApplyingToCopy: swapEntries(pointingAt: victim)
-            )
-            try CredentialStore(backend: attacked).setPassword(Array("new".utf8), for: alice)
+            let swap = swapEntries { XCTAssertEqual(symlink(victim, $0), 0) }
+            let attacked = FileBackend(path: path, options: options, beforeApplyingToCopy: swap)
+            let written = Result { try CredentialStore(backend: attacked).setPassword(Array("new".utf8), for: alice) }
 
             XCTAssertEqual(
                 try Data(contentsOf: URL(fileURLWithPath: victim)),
                 victimBefore,
                 "\(format): victim written"
             )
-            let store = CredentialStore(backend: FileBackend(path: path, options: options))
-            XCTAssertTrue(try store.verify(password: Array("new".utf8), for: alice), "\(format)")
-            var status = stat()
-            XCTAssertEqual(lstat(path, &status), 0)
-            XCTAssertEqual(status.st_mode & S_IFMT, S_IFREG, "\(format): the database is not a regular file")
-            XCTAssertEqual(status.st_nlink, 1, "\(format)")
-            // The planted links were left alone: the write never went through the shared directory's names.
-            let planted = try temporaryEntries().filter { !$0.hasSuffix(".moved") }
-            XCTAssertEqual(planted.count, 1, "\(format): \(planted)")
-            for name in planted {
-                XCTAssertEqual(
-                    try FileManager.default.destinationOfSymbolicLink(atPath: directory + "/" + name),
-                    victim
-                )
-                XCTAssertEqual(unlink(directory + "/" + name), 0)
+            XCTAssertNoThrow(try written.get(), "\(format)")
+            try checkWritten(path, options, format: format)
+        }
+    }
+
+    /// The old layout: the library wrote the attacker's file, root gave it the database's owner and renamed it over the
+    /// database, and the attacker's descriptor could change the live database from then on.
+    func testAFileOfTheAttackersSwappedInWhileAWriteIsInFlightIsNeverPublished() throws {
+        for format in DatabaseFormat.allCases {
+            let (path, options) = try makeDatabase(format)
+            let contents = try Data(contentsOf: URL(fileURLWithPath: path))
+            let held = LockedList<Int32>()
+            let swap = swapEntries { planted in
+                // A copy of the database, so the library accepts it, kept open for writing by the attacker.
+                XCTAssertTrue(FileManager.default.createFile(atPath: planted, contents: contents))
+                let fd = open(planted, O_RDWR)
+                XCTAssertGreaterThanOrEqual(fd, 0)
+                held.append(fd)
             }
+            let attacked = FileBackend(path: path, options: options, beforeApplyingToCopy: swap)
+            let written = Result { try CredentialStore(backend: attacked).setPassword(Array("new".utf8), for: alice) }
+
+            let descriptors = held.values
+            XCTAssertEqual(descriptors.count, 1, "\(format)")
+            var published = stat()
+            XCTAssertEqual(lstat(path, &published), 0)
+            for fd in descriptors {
+                var attackers = stat()
+                XCTAssertEqual(fstat(fd, &attackers), 0)
+                XCTAssertFalse(
+                    attackers.st_dev == published.st_dev && attackers.st_ino == published.st_ino,
+                    "\(format): the attacker's open file became the database"
+                )
+                XCTAssertEqual(read(wholeFile: fd), contents, "\(format): the attacker's file was written")
+                close(fd)
+            }
+            XCTAssertNoThrow(try written.get(), "\(format)")
+            try checkWritten(path, options, format: format)
         }
     }
 
@@ -96,11 +133,8 @@ final class FileBackendSharedDirectoryTests: XCTestCase {
             XCTAssertTrue(FileManager.default.createFile(atPath: victim, contents: Data("untouched".utf8)))
             let path = "\(directory)/new-\(format.rawValue)"
 
-            let attacked = FileBackend(
-                path: path,
-                options: options,
-                beforeApplyingToCopy: swapEntries(pointingAt: victim)
-            )
+            let swap = swapEntries { XCTAssertEqual(symlink(victim, $0), 0) }
+            let attacked = FileBackend(path: path, options: options, beforeApplyingToCopy: swap)
             try CredentialStore(backend: attacked).setPassword(Array("first".utf8), for: alice)
 
             XCTAssertEqual(try String(contentsOfFile: victim, encoding: .utf8), "untouched", "\(format)")
@@ -116,7 +150,7 @@ final class FileBackendSharedDirectoryTests: XCTestCase {
         let path = "\(directory)/db"
         try CredentialStore(backend: FileBackend(path: path)).setPassword(Array("old".utf8), for: alice)
         let directory = directory
-        let seen = LockedList()
+        let seen = LockedList<String>()
         let watching = FileBackend(path: path, options: FileBackendOptions()) {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
             where name.contains(".sasldb-tmp-") {
@@ -150,17 +184,30 @@ final class FileBackendSharedDirectoryTests: XCTestCase {
         XCTAssertEqual(try temporaryEntries(), [])
         XCTAssertTrue(FileManager.default.fileExists(atPath: elsewhere + "/keep"), "the link was followed")
     }
+
+    /// The whole contents of the open file `fd`.
+    private func read(wholeFile fd: Int32) -> Data {
+        var contents = Data()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        var offset: off_t = 0
+        while true {
+            let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, offset) }
+            if count <= 0 { return contents }
+            contents.append(contentsOf: buffer[0..<count])
+            offset += off_t(count)
+        }
+    }
 }
 
-/// Strings collected by a hook that may run on any thread.
-private final class LockedList: Sendable {
-    private let items = Mutex<[String]>([])
+/// Values collected by a hook that may run on any thread.
+private final class LockedList<Element: Sendable>: Sendable {
+    private let items = Mutex<[Element]>([])
 
-    func append(_ item: String) {
+    func append(_ item: Element) {
         items.withLock { $0.append(item) }
     }
 
-    var values: [String] {
+    var values: [Element] {
         items.withLock { $0 }
     }
 }
