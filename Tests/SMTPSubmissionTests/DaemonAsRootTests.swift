@@ -189,14 +189,16 @@ final class DaemonAsRootTests: XCTestCase {
         return (owned, victim)
     }
 
-    func testSymbolicLinkPlantedWhereTheSocketDirectoryIsIsRefusedAndRootBindsNothingWhereItPoints() throws {
+    /// With a link to a root directory planted at `owned/planted` (the other of `run` and `Maildir` made by nobody),
+    /// the daemon refuses to start, naming the link, and the target keeps its owner, mode and (empty) contents.
+    private func checkPlantedLinkIsRefused(_ planted: String, other: String) throws {
         try requireRoot()
         let directory = try SinkTestSupport.makeDirectory(self)
         let (owned, victim) = try makeOwnedAndVictim(in: directory)
         let nobody = try XCTUnwrap(getpwnam("nobody")).pointee
-        XCTAssertEqual(mkdir(owned + "/Maildir", 0o700), 0)
-        XCTAssertEqual(chown(owned + "/Maildir", nobody.pw_uid, nobody.pw_gid), 0)
-        XCTAssertEqual(symlink(victim, owned + "/run"), 0)
+        XCTAssertEqual(mkdir(owned + "/" + other, 0o700), 0)
+        XCTAssertEqual(chown(owned + "/" + other, nobody.pw_uid, nobody.pw_gid), 0)
+        XCTAssertEqual(symlink(victim, owned + "/" + planted), 0)
 
         let (status, log) = try startWithPlantedLink(
             in: directory,
@@ -205,34 +207,22 @@ final class DaemonAsRootTests: XCTestCase {
         )
 
         XCTAssertEqual(status, 1, log)
-        XCTAssertTrue(log.contains("\(owned)/run is a symbolic link, which is refused"), log)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: victim), [], "root bound a socket there")
-        var after = stat()
-        XCTAssertEqual(stat(victim, &after), 0)
-        XCTAssertEqual(after.st_uid, 0)
-        XCTAssertEqual(after.st_mode & 0o7777, 0o700)
-    }
-
-    func testSymbolicLinkPlantedWhereTheMaildirIsIsRefusedAndItsTargetKeepsItsOwner() throws {
-        try requireRoot()
-        let directory = try SinkTestSupport.makeDirectory(self)
-        let (owned, victim) = try makeOwnedAndVictim(in: directory)
-        XCTAssertEqual(mkdir(owned + "/run", 0o755), 0)
-        XCTAssertEqual(symlink(victim, owned + "/Maildir"), 0)
-
-        let (status, log) = try startWithPlantedLink(
-            in: directory,
-            socketDirectory: owned + "/run",
-            spool: owned + "/Maildir"
-        )
-
-        XCTAssertEqual(status, 1, log)
-        XCTAssertTrue(log.contains("\(owned)/Maildir is a symbolic link, which is refused"), log)
+        XCTAssertTrue(log.contains("\(owned)/\(planted) is a symbolic link, which is refused"), log)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: victim), [], "root made something there")
         var after = stat()
         XCTAssertEqual(stat(victim, &after), 0)
         XCTAssertEqual(after.st_uid, 0, "root gave the link's target to the daemon's user")
         XCTAssertEqual(after.st_mode & 0o7777, 0o700)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: victim), [])
+    }
+
+    /// Before: the existing path was accepted, and root bound the password socket where the link pointed.
+    func testSymbolicLinkPlantedWhereTheSocketDirectoryIsIsRefusedAndRootBindsNothingWhereItPoints() throws {
+        try checkPlantedLinkIsRefused("run", other: "Maildir")
+    }
+
+    /// Before: the existing path was accepted, and the daemon delivered wherever the link pointed.
+    func testSymbolicLinkPlantedWhereTheMaildirIsIsRefusedAndItsTargetKeepsItsOwner() throws {
+        try checkPlantedLinkIsRefused("Maildir", other: "run")
     }
 
     func testDirectoriesMadeForTheDaemonsUserAreItsWithTheirModesAndTheSocketIsOpenToEveryone() throws {

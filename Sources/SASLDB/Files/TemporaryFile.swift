@@ -214,16 +214,7 @@ final class TemporaryFile {
 
     /// Removes every entry of the directory open as `fd` (a copy, and whatever the library left beside it).
     private static func empty(_ fd: Int32) {
-        let listing = dup(fd)
-        guard listing >= 0 else { return }
-        guard let handle = fdopendir(listing) else {
-            Glibc.close(listing)
-            return
-        }
-        defer { closedir(handle) }
-        rewinddir(handle)
-        while let entry = readdir(handle) {
-            let entryName = name(of: entry)
+        forEachEntry(of: fd) { entryName in
             if entryName != "." && entryName != ".." { unlinkat(fd, entryName, 0) }
         }
     }
@@ -232,23 +223,15 @@ final class TemporaryFile {
     /// directory is emptied through a descriptor opened without following links and only when it is ours; a plain
     /// file is a copy left by an earlier version, which built it directly in the shared directory.
     private static func removeStale(in directoryFD: Int32, prefix: String) {
-        let listing = dup(directoryFD)
-        guard listing >= 0 else { return }
-        guard let handle = fdopendir(listing) else {
-            Glibc.close(listing)
-            return
-        }
-        defer { closedir(handle) }
-        while let entry = readdir(handle) {
-            let entryName = name(of: entry)
-            guard entryName.hasPrefix(prefix) else { continue }
+        forEachEntry(of: directoryFD) { entryName in
+            guard entryName.hasPrefix(prefix) else { return }
             let rest = entryName.dropFirst(prefix.count)
-            guard let dash = rest.firstIndex(of: "-"), let pid = pid_t(rest[..<dash]) else { continue }
-            guard pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH else { continue }
+            guard let dash = rest.firstIndex(of: "-"), let pid = pid_t(rest[..<dash]) else { return }
+            guard pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH else { return }
             let fd = openat(directoryFD, entryName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             guard fd >= 0 else {
                 unlinkat(directoryFD, entryName, 0)
-                continue
+                return
             }
             var status = stat()
             if fstat(fd, &status) == 0 && status.st_uid == geteuid() {
@@ -259,9 +242,23 @@ final class TemporaryFile {
         }
     }
 
-    private static func name(of entry: UnsafeMutablePointer<dirent>) -> String {
-        withUnsafeBytes(of: entry.pointee.d_name) { raw in
-            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+    /// Calls `body` with the name of every entry of the directory open as `fd`, read from its start through a
+    /// duplicate descriptor (`closedir` closes that one, not `fd`).
+    private static func forEachEntry(of fd: Int32, _ body: (String) -> Void) {
+        let listing = dup(fd)
+        guard listing >= 0 else { return }
+        guard let handle = fdopendir(listing) else {
+            Glibc.close(listing)
+            return
+        }
+        defer { closedir(handle) }
+        rewinddir(handle)
+        while let entry = readdir(handle) {
+            body(
+                withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+                }
+            )
         }
     }
 
