@@ -204,19 +204,17 @@ public final class PoppassdServer: Service, Sendable {
                 try self.initialize(channel, client: .local(uid: credentials.uid), tls: false)
             }
         }
-        let channel: any Channel
         do {
-            channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: false).get()
+            // The umask is changed for the whole process while the socket is bound: safe here because the daemon binds
+            // its listeners at start-up, before the SMTP server accepts anyone (it waits for these addresses), so no
+            // message, Maildir file or other file of this process is being created meanwhile; the password writer and
+            // the TLS reader are processes of their own, with their own umask.
+            return try await LocalSocketFile.bindingOpenToEveryone {
+                try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: false).get()
+            }
         } catch {
             throw PasswordServiceError.bindFailed("\(path): \(error)")
         }
-        do {
-            try LocalSocketFile.openToEveryone(path)
-        } catch {
-            try? await channel.close()
-            throw PasswordServiceError.localSocket(error.detail)
-        }
-        return channel
     }
 
     private func serverBootstrap(

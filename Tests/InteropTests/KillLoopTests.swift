@@ -193,7 +193,10 @@ private final class KillLoop {
     /// Its phases are timed for the kills that follow.
     func uninterruptedWrite() throws {
         let (arguments, input, targets) = try prepareWrite()
-        let watch = try StoreChecker.TemporaryCopyWatch(directory: directory)
+        let watch = try StoreChecker.TemporaryCopyWatch(
+            directory: directory,
+            database: URL(fileURLWithPath: path).lastPathComponent
+        )
         let started = StoreChecker.monotonicSeconds()
         let child = try StoreChecker.SpawnedProcess.start(
             TestSupport.sasldb,

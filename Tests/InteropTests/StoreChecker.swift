@@ -15,7 +15,8 @@ enum StoreChecker {
     /// The secrets every user has, and the only properties allowed.
     static let secretProperties: [Property] = [.userPassword, .cramMD5, .digestMD5]
 
-    /// The marker in the name of a writer's temporary copy (`.<name>.sasldb-tmp-<pid>-<hex>`).
+    /// The marker in the name of a writer's private directory (`.<name>.sasldb-tmp-<pid>-<hex>`), where it builds its
+    /// temporary copy.
     static let temporaryMarker = ".sasldb-tmp-"
 
     /// What is wrong with a store, in words that name the user and the secret.
@@ -114,14 +115,14 @@ enum StoreChecker {
         }
     }
 
-    /// The names of writers' temporary copies in `directory`.
+    /// The names of writers' private directories (and so of their temporary copies) in `directory`.
     static func temporaryFiles(in directory: URL) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: directory.path)
             .filter { $0.contains(temporaryMarker) }
             .sorted()
     }
 
-    /// The process id a temporary copy's name carries.
+    /// The process id a private directory's name carries.
     static func writerPID(ofTemporaryFile name: String) -> pid_t? {
         guard let range = name.range(of: temporaryMarker) else { return nil }
         return pid_t(name[range.upperBound...].prefix(while: { $0 != "-" }))
@@ -194,16 +195,21 @@ extension StoreChecker {
 
     /// Watches a directory with inotify for writers' temporary copies being created and renamed over the database,
     /// to time the phases of a write: startup and locking, copy-apply-sync, and the rename and exit.
+    ///
+    /// A copy is built in a private directory of the writer, which the watched directory sees created; it sees the copy
+    /// arrive by the rename as a file moved in under the database's name (nothing else moves a file there).
     final class TemporaryCopyWatch {
         /// A temporary copy was created or renamed.
         enum Event { case created, renamed }
 
         private let fd: Int32
+        private let database: String
 
-        init(directory: URL) throws {
+        init(directory: URL, database: String) throws {
+            self.database = database
             fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
             guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-            guard inotify_add_watch(fd, directory.path, UInt32(IN_CREATE | IN_MOVED_FROM)) >= 0 else {
+            guard inotify_add_watch(fd, directory.path, UInt32(IN_CREATE | IN_MOVED_TO)) >= 0 else {
                 close(fd)
                 throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
             }
@@ -233,10 +239,10 @@ extension StoreChecker {
                     ),
                     as: UTF8.self
                 )
-                if name.contains(StoreChecker.temporaryMarker) {
-                    if mask & UInt32(IN_CREATE) != 0 { events.append(.created) }
-                    if mask & UInt32(IN_MOVED_FROM) != 0 { events.append(.renamed) }
+                if name.contains(StoreChecker.temporaryMarker), mask & UInt32(IN_CREATE) != 0 {
+                    events.append(.created)
                 }
+                if name == database, mask & UInt32(IN_MOVED_TO) != 0 { events.append(.renamed) }
                 offset += header + length
             }
             return events

@@ -138,6 +138,128 @@ final class DaemonAsRootTests: XCTestCase {
         XCTAssertTrue(try String(contentsOfFile: passingLog, encoding: .utf8).contains("configuration OK"))
     }
 
+    // MARK: - Directories made as root in the daemon user's directories
+
+    /// The configuration of a daemon started as root for `user = nobody`, whose socket directory and spool lie in a
+    /// directory nobody owns (so a compromised daemon account may put links there).
+    private func writeConfiguration(in directory: String, socketDirectory: String, spool: String) throws -> String {
+        let database = directory + "/sasldb2"
+        XCTAssertTrue(
+            FileManager.default.createFile(atPath: database, contents: nil, attributes: [.posixPermissions: 0o644])
+        )
+        let configuration = directory + "/sasl-smtpd.conf"
+        try """
+        hostname = mail.example.org
+        submission_listen =
+        plain_listen = 127.0.0.1:0
+        require_tls = no
+        mechanisms = CRAM-MD5
+        mechanisms_without_tls = CRAM-MD5
+        sasldb_path = \(database)
+        sink = maildir:\(spool)
+        user = nobody
+        poppassd_listen =
+        passwd_socket = \(socketDirectory)/passwd.sock
+
+        """.write(toFile: configuration, atomically: true, encoding: .utf8)
+        return configuration
+    }
+
+    /// Starts that daemon and waits (15 s at most) for it to exit: its status and log.
+    private func startWithPlantedLink(
+        in directory: String,
+        socketDirectory: String,
+        spool: String
+    ) throws -> (status: Int32, log: String) {
+        let configuration = try writeConfiguration(in: directory, socketDirectory: socketDirectory, spool: spool)
+        let (daemon, log) = try start(["--config", configuration], in: directory, name: "daemon")
+        let status = finish(daemon, within: 15)
+        return (status, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+    }
+
+    /// `directory/owned`, owned by nobody, and `directory/victim`, a root directory 0700 with nothing in it.
+    private func makeOwnedAndVictim(in directory: String) throws -> (owned: String, victim: String) {
+        XCTAssertEqual(chmod(directory, 0o755), 0)
+        let nobody = try XCTUnwrap(getpwnam("nobody")).pointee
+        let owned = directory + "/owned"
+        XCTAssertEqual(mkdir(owned, 0o755), 0)
+        XCTAssertEqual(chown(owned, nobody.pw_uid, nobody.pw_gid), 0)
+        let victim = directory + "/victim"
+        XCTAssertEqual(mkdir(victim, 0o700), 0)
+        return (owned, victim)
+    }
+
+    /// With a link to a root directory planted at `owned/planted` (the other of `run` and `Maildir` made by nobody),
+    /// the daemon refuses to start, naming the link, and the target keeps its owner, mode and (empty) contents.
+    private func checkPlantedLinkIsRefused(_ planted: String, other: String) throws {
+        try requireRoot()
+        let directory = try SinkTestSupport.makeDirectory(self)
+        let (owned, victim) = try makeOwnedAndVictim(in: directory)
+        let nobody = try XCTUnwrap(getpwnam("nobody")).pointee
+        XCTAssertEqual(mkdir(owned + "/" + other, 0o700), 0)
+        XCTAssertEqual(chown(owned + "/" + other, nobody.pw_uid, nobody.pw_gid), 0)
+        XCTAssertEqual(symlink(victim, owned + "/" + planted), 0)
+
+        let (status, log) = try startWithPlantedLink(
+            in: directory,
+            socketDirectory: owned + "/run",
+            spool: owned + "/Maildir"
+        )
+
+        XCTAssertEqual(status, 1, log)
+        XCTAssertTrue(log.contains("\(owned)/\(planted) is a symbolic link, which is refused"), log)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: victim), [], "root made something there")
+        var after = stat()
+        XCTAssertEqual(stat(victim, &after), 0)
+        XCTAssertEqual(after.st_uid, 0, "root gave the link's target to the daemon's user")
+        XCTAssertEqual(after.st_mode & 0o7777, 0o700)
+    }
+
+    /// Before: the existing path was accepted, and root bound the password socket where the link pointed.
+    func testSymbolicLinkPlantedWhereTheSocketDirectoryIsIsRefusedAndRootBindsNothingWhereItPoints() throws {
+        try checkPlantedLinkIsRefused("run", other: "Maildir")
+    }
+
+    /// Before: the existing path was accepted, and the daemon delivered wherever the link pointed.
+    func testSymbolicLinkPlantedWhereTheMaildirIsIsRefusedAndItsTargetKeepsItsOwner() throws {
+        try checkPlantedLinkIsRefused("Maildir", other: "run")
+    }
+
+    func testDirectoriesMadeForTheDaemonsUserAreItsWithTheirModesAndTheSocketIsOpenToEveryone() throws {
+        try requireRoot()
+        let directory = try SinkTestSupport.makeDirectory(self)
+        let (owned, _) = try makeOwnedAndVictim(in: directory)
+        let nobody = try XCTUnwrap(getpwnam("nobody")).pointee
+        let configuration = try writeConfiguration(
+            in: directory,
+            socketDirectory: owned + "/run",
+            spool: owned + "/Maildir"
+        )
+        let (daemon, log) = try start(["--config", configuration], in: directory, name: "daemon")
+        let started = wait(for: "msg=ready", in: log, while: daemon)
+        XCTAssertTrue(started.contains("msg=ready"), started)
+        for (path, mode) in [(owned + "/run", 0o755), (owned + "/Maildir", 0o700)] as [(String, mode_t)] {
+            var status = stat()
+            XCTAssertEqual(lstat(path, &status), 0, path)
+            XCTAssertEqual(status.st_mode & S_IFMT, S_IFDIR, path)
+            XCTAssertEqual(status.st_uid, nobody.pw_uid, path)
+            XCTAssertEqual(status.st_gid, nobody.pw_gid, path)
+            XCTAssertEqual(status.st_mode & 0o7777, mode, path)
+        }
+        var socket = stat()
+        XCTAssertEqual(lstat(owned + "/run/passwd.sock", &socket), 0)
+        XCTAssertEqual(socket.st_mode & S_IFMT, S_IFSOCK)
+        XCTAssertEqual(socket.st_mode & 0o7777, 0o666)
+        // The daemon's umask, which it inherited from us, is back once the socket is bound.
+        let daemonStatus =
+            (try? String(contentsOfFile: "/proc/\(daemon.processIdentifier)/status", encoding: .utf8)) ?? ""
+        let ownMask = umask(0o022)
+        umask(ownMask)
+        XCTAssertTrue(daemonStatus.contains(String(format: "Umask:\t%04o\n", ownMask)), daemonStatus)
+        kill(daemon.processIdentifier, SIGTERM)
+        XCTAssertEqual(finish(daemon), 0)
+    }
+
     // MARK: - Certificate renewal under a root-only directory
 
     func testSIGHUPTakesARenewedCertificateFromARootOnlyDirectoryWithoutDroppingTheOpenSession() throws {

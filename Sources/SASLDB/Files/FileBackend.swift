@@ -21,10 +21,11 @@ public struct FileBackendOptions: Sendable {
 
 /// A sasldb file in GDBM or Berkeley DB format, written atomically.
 ///
-/// Readers open the file for one lookup and close it, as Cyrus does. A write copies the file beside itself, applies the
-/// batch to the copy, syncs it and renames it over the original (Postfix's `postmap` pattern): readers and a crash see
-/// the old or the new file, never a mix. Writers of ours wait for each other; a Cyrus writer that races us either fails
-/// at once (GDBM, which we hold read-locked while copying) or is detected by a changed file and the copy redone
+/// Readers open the file for one lookup and close it, as Cyrus does. A write copies the file into a private directory
+/// beside it, applies the batch to the copy, syncs it and renames it over the original (Postfix's `postmap` pattern):
+/// readers and a crash see the old or the new file, never a mix, and whoever else may write the directory cannot
+/// redirect the write (see `TemporaryFile`). Writers of ours wait for each other; a Cyrus writer that races us either
+/// fails at once (GDBM, which we hold read-locked while copying) or is detected by a changed file and the copy redone
 /// (Berkeley DB, which Cyrus uses without locks).
 public final class FileBackend: CredentialBackend {
     /// The database file's path.
@@ -32,10 +33,22 @@ public final class FileBackend: CredentialBackend {
     /// The settings.
     public let options: FileBackendOptions
 
+    /// Called once the private copy exists, before the library opens it: lets a test act as another user of the
+    /// database's directory at the moment a swap would have redirected the write.
+    private let beforeApplyingToCopy: (@Sendable () -> Void)?
+
     /// Creates a backend for `path`; nothing is opened until the first call.
     public init(path: String, options: FileBackendOptions = FileBackendOptions()) {
         self.path = path
         self.options = options
+        beforeApplyingToCopy = nil
+    }
+
+    /// A backend whose writes call `beforeApplyingToCopy` between making the copy and applying the batch to it.
+    init(path: String, options: FileBackendOptions, beforeApplyingToCopy: @escaping @Sendable () -> Void) {
+        self.path = path
+        self.options = options
+        self.beforeApplyingToCopy = beforeApplyingToCopy
     }
 
     /// The format of the existing file, or `nil` when it does not exist or is empty.
@@ -143,14 +156,15 @@ public final class FileBackend: CredentialBackend {
             try WriterLock.holdGDBMReaderLock(fd: fd, path: path, startedAt: startedAt, deadline: deadline)
         }
         let snapshot = try status(of: fd)
-        let temporary = TemporaryFile(beside: path)
-        temporary.removeStale()
-        defer { temporary.removeIfPresent() }
+        let temporary = try TemporaryFile(beside: path, removingStale: true)
+        defer { temporary.discard() }
         if let format {
             try temporary.create(copying: fd)
+            beforeApplyingToCopy?()
             try applyToCopy(batch, format: format, temporaryPath: temporary.path, create: false)
         } else {
             try temporary.create(copying: nil)
+            beforeApplyingToCopy?()
             try applyToCopy(
                 batch.creatingFile,
                 format: options.newFileFormat,
@@ -165,15 +179,16 @@ public final class FileBackend: CredentialBackend {
             sameTime(now.st_ctim, snapshot.st_ctim),
             try isCurrent(fd)
         else { return false }
-        try temporary.rename(to: path)
+        try temporary.publishReplacing()
         return true
     }
 
     /// Creates the file from nothing; `false` when another process created it first.
     private func createNew(with batch: WriteBatch) throws -> Bool {
-        let temporary = TemporaryFile(beside: path)
-        defer { temporary.removeIfPresent() }
+        let temporary = try TemporaryFile(beside: path, removingStale: false)
+        defer { temporary.discard() }
         try temporary.create(copying: nil)
+        beforeApplyingToCopy?()
         try applyToCopy(batch.creatingFile, format: options.newFileFormat, temporaryPath: temporary.path, create: true)
         let mode: mode_t
         if options.newFileGroup == nil {
@@ -182,7 +197,7 @@ public final class FileBackend: CredentialBackend {
             mode = options.newFileGroupWritable ? 0o660 : 0o640
         }
         try temporary.finish(owner: geteuid(), group: options.newFileGroup ?? getegid(), mode: mode)
-        return try temporary.link(to: path)
+        return try temporary.publishIfAbsent()
     }
 
     /// Applies `batch` to the private copy; errors name the real file, not the copy.

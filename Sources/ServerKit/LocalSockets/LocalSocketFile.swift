@@ -3,7 +3,7 @@ import Glibc
 #endif
 
 /// The file of a service's Unix-domain socket: a stale one from an earlier run is removed before binding, anything
-/// else at the path is left alone and refused; once bound, the socket is opened to every local user.
+/// else at the path is left alone and refused; the socket is created open to every local user.
 package enum LocalSocketFile {
     /// Removes a socket left at `path` by an earlier run. `lstat`, not `stat`: a symbolic link planted there is
     /// refused, never followed.
@@ -23,14 +23,21 @@ package enum LocalSocketFile {
         }
     }
 
-    /// Opens the bound socket to every local user (mode 0666): connecting is harmless, the service decides by the peer's
-    /// credentials (``PeerCredentials``) what it may do.
+    /// Runs `bind` with the process umask at 0111, so the socket it creates is born mode 0666, open to every local
+    /// user: connecting is harmless, the service decides by the peer's credentials (``PeerCredentials``) what it may
+    /// do.
     ///
-    /// - Throws: ``LocalSocketError`` when the mode cannot be set.
-    package static func openToEveryone(_ path: String) throws(LocalSocketError) {
-        guard chmod(path, 0o666) == 0 else {
-            throw LocalSocketError("cannot make \(path) mode 0666: \(String(cString: strerror(errno)))")
-        }
+    /// Setting the mode at creation rather than with `chmod` after the bind matters when the daemon binds as root in a
+    /// directory its unprivileged user owns: that user could replace the socket with a symbolic link between the bind
+    /// and the `chmod`, and root would make the link's target (`/etc/shadow`) writable by everyone.
+    ///
+    /// The umask belongs to the whole process: the caller must call this only while nothing else of the process creates
+    /// files (a daemon's start-up, before any connection is accepted). The previous umask is restored as soon as
+    /// `bind` returns or throws.
+    package static func bindingOpenToEveryone<Bound>(_ bind: () async throws -> Bound) async rethrows -> Bound {
+        let previous = umask(0o111)
+        defer { umask(previous) }
+        return try await bind()
     }
 
     /// Removes the socket at `path` when the server stops, if it is still a socket.

@@ -182,7 +182,11 @@ struct DaemonRunner {
     ) throws(ConfigurationError) -> PoppassdServer? {
         guard configuration.passwordServiceEnabled else { return nil }
         if !configuration.passwdSocket.isEmpty {
-            try prepareDirectory(FileChecks.directoryName(of: configuration.passwdSocket), mode: 0o755, for: identity)
+            try DaemonDirectory.prepare(
+                FileChecks.directoryName(of: configuration.passwdSocket),
+                mode: 0o755,
+                for: identity
+            )
         }
         let changer = try configuration.passwordChanger(logger: logger)
         do throws(PasswordServiceError) {
@@ -200,28 +204,7 @@ struct DaemonRunner {
     /// A Maildir spool that does not exist is created (0700) for the daemon's user while still root.
     private func prepareSpool(for identity: RunIdentity?) throws(ConfigurationError) {
         guard case .maildir(let directory) = configuration.sink else { return }
-        try prepareDirectory(directory, mode: 0o700, for: identity)
-    }
-
-    /// Creates `directory` (its parent must exist) for the daemon's user; one that exists is left as it is.
-    private func prepareDirectory(
-        _ directory: String,
-        mode: mode_t,
-        for identity: RunIdentity?
-    ) throws(ConfigurationError) {
-        if mkdir(directory, mode) == 0 {
-            if let identity, geteuid() == 0 {
-                guard chown(directory, identity.uid, identity.gid) == 0 else {
-                    throw ConfigurationError(
-                        "cannot give \(directory) to \(identity.userName): \(SystemInfo.describe(errno))"
-                    )
-                }
-            }
-        } else if errno != EEXIST {
-            throw ConfigurationError(
-                "cannot create \(directory): \(SystemInfo.describe(errno)) (its parent must exist)"
-            )
-        }
+        try DaemonDirectory.prepare(directory, mode: 0o700, for: identity)
     }
 
     /// Once every listener is bound and before the server accepts anyone: drop privileges and check what the
