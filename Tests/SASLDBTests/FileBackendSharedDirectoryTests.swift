@@ -6,19 +6,10 @@ import XCTest
 
 /// Whoever else may write the database's directory (a group with write access to it, as Debian's `sasl` group may
 /// have) renames and replaces its entries while root writes: the write still lands in the database and nowhere else.
-final class FileBackendSharedDirectoryTests: XCTestCase {
-    private var directory = ""
+final class FileBackendSharedDirectoryTests: ScratchDirectoryTestCase {
+    override class var scratchPrefix: String { "shared" }
+
     private let alice = UserID(authid: Array("alice".utf8), realm: Array("example.org".utf8))
-
-    override func setUpWithError() throws {
-        var template = Array("/tmp/sasldb-shared-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { throw POSIXError(.EIO) }
-        directory = String(cString: made)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(atPath: directory)
-    }
 
     /// The names in the directory that carry the temporary marker.
     private func temporaryEntries() throws -> [String] {

@@ -3,19 +3,10 @@ import XCTest
 
 @testable import SASLDB
 
-final class FileBackendTests: XCTestCase {
-    private var directory = ""
+final class FileBackendTests: ScratchDirectoryTestCase {
+    override class var scratchPrefix: String { "filebackend" }
+
     private let alice = UserID(authid: Array("alice".utf8), realm: Array("Example.COM".utf8))
-
-    override func setUpWithError() throws {
-        var template = Array("/tmp/sasldb-filebackend-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { throw POSIXError(.EIO) }
-        directory = String(cString: made)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(atPath: directory)
-    }
 
     private func backend(_ name: String = "db", format: DatabaseFormat = .gdbm, group: gid_t? = nil) -> FileBackend {
         var options = FileBackendOptions()

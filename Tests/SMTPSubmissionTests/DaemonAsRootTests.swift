@@ -98,23 +98,10 @@ final class DaemonAsRootTests: XCTestCase {
             FileManager.default.createFile(atPath: database, contents: nil, attributes: [.posixPermissions: 0o600])
         )
         XCTAssertEqual(mkdir(directory + "/Maildir", 0o700), 0)
-        let configuration = directory + "/sasl-smtpd.conf"
-        func write(_ socket: String) throws {
-            try """
-            hostname = mail.example.org
-            submission_listen =
-            plain_listen = 127.0.0.1:0
-            require_tls = no
-            mechanisms = CRAM-MD5
-            mechanisms_without_tls = CRAM-MD5
-            sasldb_path = \(database)
-            sink = maildir:\(directory)/Maildir
-            user = nobody
-            poppassd_listen =
-            passwd_socket = \(socket)
-            """.write(toFile: configuration, atomically: true, encoding: .utf8)
+        func write(_ socket: String) throws -> String {
+            try nobodysConfiguration(in: directory, database: database, spool: directory + "/Maildir", socket: socket)
         }
-        try write(directory + "/no-such/run/passwd.sock")
+        let configuration = try write(directory + "/no-such/run/passwd.sock")
 
         let (failing, failingLog) = try start(["--config", configuration, "--check-config"], in: directory, name: "1")
         XCTAssertEqual(finish(failing), 1)
@@ -132,7 +119,7 @@ final class DaemonAsRootTests: XCTestCase {
         XCTAssertEqual(chmod(database, 0o640), 0)
         XCTAssertEqual(chown(directory + "/Maildir", nobody.pw_uid, nobody.pw_gid), 0)
         XCTAssertEqual(mkdir(directory + "/run", 0o755), 0)
-        try write(directory + "/run/sasl-smtpd/passwd.sock")
+        _ = try write(directory + "/run/sasl-smtpd/passwd.sock")
         let (passing, passingLog) = try start(["--config", configuration, "--check-config"], in: directory, name: "2")
         XCTAssertEqual(finish(passing), 0, (try? String(contentsOfFile: passingLog, encoding: .utf8)) ?? "")
         XCTAssertTrue(try String(contentsOfFile: passingLog, encoding: .utf8).contains("configuration OK"))
@@ -147,6 +134,22 @@ final class DaemonAsRootTests: XCTestCase {
         XCTAssertTrue(
             FileManager.default.createFile(atPath: database, contents: nil, attributes: [.posixPermissions: 0o644])
         )
+        return try nobodysConfiguration(
+            in: directory,
+            database: database,
+            spool: spool,
+            socket: socketDirectory + "/passwd.sock"
+        )
+    }
+
+    /// Writes the configuration of a daemon started as root for `user = nobody`: one plain loopback listener
+    /// (CRAM-MD5 in the clear), a Maildir `spool`, the local password `socket`, no poppassd.
+    private func nobodysConfiguration(
+        in directory: String,
+        database: String,
+        spool: String,
+        socket: String
+    ) throws -> String {
         let configuration = directory + "/sasl-smtpd.conf"
         try """
         hostname = mail.example.org
@@ -159,7 +162,7 @@ final class DaemonAsRootTests: XCTestCase {
         sink = maildir:\(spool)
         user = nobody
         poppassd_listen =
-        passwd_socket = \(socketDirectory)/passwd.sock
+        passwd_socket = \(socket)
 
         """.write(toFile: configuration, atomically: true, encoding: .utf8)
         return configuration
