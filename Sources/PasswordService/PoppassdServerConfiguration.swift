@@ -27,7 +27,7 @@ public struct PoppassdServerConfiguration: Sendable {
 
         /// Whether the address is on the loopback interface (`127.0.0.0/8`, `::1`, `localhost`), where plaintext
         /// passwords never cross a network.
-        public var isLoopback: Bool { host.hasPrefix("127.") || host == "::1" || host == "localhost" }
+        public var isLoopback: Bool { isLoopbackHost(host) }
     }
 
     /// The TCP sockets.

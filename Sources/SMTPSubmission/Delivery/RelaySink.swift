@@ -1,5 +1,6 @@
 import NIOCore
 import SASLClient
+import ServerKit
 
 /// Forwards each message, while the client waits, to an SMTP or LMTP server: the local MTA's second smtpd
 /// (`127.0.0.1:10025` beside Postfix), or a mail store's LMTP (Dovecot, Cyrus).
@@ -72,28 +73,10 @@ public struct RelaySink: MessageSink {
         self.credentials = credentials
     }
 
-    /// Whether `host` is on the loopback interface: an address of `127.0.0.0/8`, `::1` (or `127.0.0.0/8` mapped into
-    /// IPv6), or `localhost`. Any other name counts as off the machine, whatever it resolves to today.
-    public static func isLoopback(_ host: String) -> Bool {
-        if host.lowercased() == "localhost" { return true }
-        guard let address = try? SocketAddress(ipAddress: host, port: 0) else { return false }
-        switch address {
-        case .v4(let v4):
-            return UInt32(bigEndian: v4.address.sin_addr.s_addr) >> 24 == 127
-        case .v6(let v6):
-            let bytes = withUnsafeBytes(of: v6.address.sin6_addr) { Array($0) }
-            let loopback: [UInt8] = Array(repeating: 0, count: 15) + [1]
-            let mapped: [UInt8] = Array(repeating: 0, count: 10) + [0xFF, 0xFF]
-            return bytes == loopback || (Array(bytes.prefix(12)) == mapped && bytes[12] == 127)
-        default:
-            return false
-        }
-    }
-
     /// Forwards the message; returns once the next hop accepted it for every recipient.
     public func deliver(_ message: SubmittedMessage) async throws(MessageSinkError) {
         try EnvelopeAddress.validateForProtocol(sender: message.sender, recipients: message.recipients)
-        guard tls != nil || Self.isLoopback(host) else {
+        guard tls != nil || isLoopbackHost(host) else {
             throw .temporary(
                 reason: "\(peerName) is not a loopback address: refusing to relay to it without TLS"
             )

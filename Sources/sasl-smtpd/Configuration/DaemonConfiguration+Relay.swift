@@ -1,5 +1,6 @@
 import SASLClient
 import SMTPSubmission
+import ServerKit
 
 #if canImport(Glibc)
 import Glibc
@@ -20,7 +21,7 @@ extension DaemonConfiguration {
         switch relayTLS {
         case .required: return true
         case .none: return false
-        case .auto: return !RelaySink.isLoopback(host)
+        case .auto: return !isLoopbackHost(host)
         }
     }
 
@@ -33,7 +34,7 @@ extension DaemonConfiguration {
                 "\($0.0) has no effect: sink \(sink) is not smtp: or lmtp:"
             }
         }
-        if relayTLS == .none && !RelaySink.isLoopback(host) {
+        if relayTLS == .none && !isLoopbackHost(host) {
             throw ConfigurationError(
                 "relay_tls = none: the next hop \(host) of sink \(sink) is not a loopback address, so mail and "
                     + "credentials would cross the network in the clear; set relay_tls = required"

@@ -1,3 +1,5 @@
+import ServerKit
+
 /// An address and port to listen on: `127.0.0.1:587`, `[::1]:587`, `0.0.0.0:465`, `*:587` (every IPv4 address),
 /// `[::]:587` (every address).
 struct ListenAddress: Equatable, Sendable, CustomStringConvertible {
@@ -51,5 +53,5 @@ struct ListenAddress: Equatable, Sendable, CustomStringConvertible {
     var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
     /// Whether the address is on the loopback interface (`127.0.0.0/8`, `::1`, `localhost`).
-    var isLoopback: Bool { host.hasPrefix("127.") || host == "::1" || host == "localhost" }
+    var isLoopback: Bool { isLoopbackHost(host) }
 }
