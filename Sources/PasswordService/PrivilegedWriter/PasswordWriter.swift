@@ -34,7 +34,7 @@ package enum PasswordWriter {
     package static func serve(socket: Int32, changer: PasswordChanger) throws(Failure) {
         // One byte more than the longest request, so a longer datagram shows as such rather than being cut to fit.
         var buffer = [UInt8](repeating: 0, count: PasswordWriterRequest.maximumFrameLength + 1)
-        defer { buffer.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
+        defer { buffer.overwriteWithZeros() }
         while true {
             let count = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
             if count == 0 { return }
@@ -45,7 +45,7 @@ package enum PasswordWriter {
             let request =
                 count <= PasswordWriterRequest.maximumFrameLength
                 ? PasswordWriterRequest(frame: buffer[..<count]) : nil
-            buffer.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+            buffer.overwriteWithZeros()
             guard var request else { throw Failure(description: "malformed request of \(count) bytes") }
             let reply: PasswordWriterReply
             do throws(PasswordChangeError) {

@@ -216,7 +216,7 @@ package final class PasswordWriterClient: PasswordChanging {
     /// Sends `request`; `nil` when it went, else why not.
     private static func send(_ request: PasswordWriterRequest, on socket: Int32) -> String? {
         var frame = request.frame
-        defer { frame.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
+        defer { frame.overwriteWithZeros() }
         let sent = frame.withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         guard sent == frame.count else {
             return "send: \(sent < 0 ? String(cString: strerror(errno)) : "cut short")"

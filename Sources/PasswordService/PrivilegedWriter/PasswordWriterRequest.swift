@@ -73,8 +73,8 @@ package struct PasswordWriterRequest: Sendable, Equatable {
 
     /// Overwrites both passwords in place (best effort: copies made by the runtime are out of reach).
     package mutating func erase() {
-        current.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
-        new.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        current.overwriteWithZeros()
+        new.overwriteWithZeros()
         current = []
         new = []
     }

@@ -18,7 +18,7 @@ package enum CredentialFingerprint {
     /// The fingerprint of a login name and a password.
     package static func of(login: [UInt8], password: [UInt8]) -> [UInt8] {
         var material = login + [0] + password
-        defer { material.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
+        defer { material.overwriteWithZeros() }
         return of(material)
     }
 }

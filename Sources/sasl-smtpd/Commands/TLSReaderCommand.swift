@@ -52,12 +52,12 @@ struct TLSReaderCommand: ParsableCommand {
             let chain = try FileChecks.readCertificate(certificate)
             var secret = try FileChecks.readPrivateKey(key, allowedOwners: Set([0] + keyOwner))
             frames = TLSReaderFrame.frames(certificate: chain, key: secret)
-            secret.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+            secret.overwriteWithZeros()
         } catch {
             frames = [[TLSReaderFrame.error] + Array(error.message.utf8.prefix(TLSReaderFrame.maximumPart))]
         }
         defer {
-            for index in frames.indices { frames[index].withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
+            for index in frames.indices { frames[index].overwriteWithZeros() }
         }
         for frame in frames {
             let sent = frame.withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }

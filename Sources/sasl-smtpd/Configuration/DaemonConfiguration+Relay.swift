@@ -72,7 +72,7 @@ extension DaemonConfiguration {
                 key: "relay_auth_file",
                 allowedOwners: secretOwners
             )
-            defer { for index in bytes.indices { bytes[index] = 0 } }
+            defer { bytes.overwriteWithZeros() }
             credentials = try RelayCredentials.parse(bytes, path: relayAuthFile)
         }
         return (tls, credentials)

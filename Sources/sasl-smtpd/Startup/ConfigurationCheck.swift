@@ -43,7 +43,7 @@ struct ConfigurationCheck {
                     configuration.tlsKey,
                     allowedOwners: TLSMaterial.keyOwners(identity: identity)
                 )
-                defer { for index in key.indices { key[index] = 0 } }
+                defer { key.overwriteWithZeros() }
                 do throws(TLSMaterialError) {
                     _ = try ServerTLSMaterial(
                         configuration.tlsConfiguration(certificateChain: certificate, privateKey: key)

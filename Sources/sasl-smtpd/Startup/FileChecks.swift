@@ -148,7 +148,7 @@ enum FileChecks {
             guard bytes.count <= maximumPEMSize else { throw ConfigurationError("\(what) \(path) is too large") }
         }
         // The buffer held part of the key.
-        for index in buffer.indices { buffer[index] = 0 }
+        buffer.overwriteWithZeros()
         return bytes
     }
 }

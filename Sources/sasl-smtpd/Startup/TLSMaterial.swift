@@ -25,7 +25,7 @@ enum TLSMaterial {
             certificate = try FileChecks.readCertificate(configuration.tlsCertificate)
             key = try FileChecks.readPrivateKey(configuration.tlsKey, allowedOwners: keyOwners)
         }
-        defer { for index in key.indices { key[index] = 0 } }
+        defer { key.overwriteWithZeros() }
         let warnings = try certificateWarnings(certificate, configuration: configuration)
         return (configuration.tlsConfiguration(certificateChain: certificate, privateKey: key), warnings)
     }

@@ -107,7 +107,7 @@ final class TLSReader: Sendable {
         var certificate: [UInt8] = []
         var key: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: TLSReaderFrame.maximumPart + 2)
-        defer { buffer.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
+        defer { buffer.overwriteWithZeros() }
         while true {
             let left = deadline - ContinuousClock.now
             guard left > .zero else { return .failure(Failure(description: "no answer within \(timeout)")) }
@@ -132,7 +132,7 @@ final class TLSReader: Sendable {
             case TLSReaderFrame.error:
                 return .failure(Refusal(message: String(decoding: body, as: UTF8.self)))
             default:
-                key.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+                key.overwriteWithZeros()
                 return .failure(Failure(description: "malformed answer"))
             }
         }

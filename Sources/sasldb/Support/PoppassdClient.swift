@@ -30,7 +30,7 @@ struct PoppassdClient {
         var lines = [PoppassdCommand.user(login), .pass(current), .newpass(new)].compactMap(\.encoded)
         // The lines hold passwords: wiped once the dialogue is over, whatever happens.
         defer {
-            for index in lines.indices { lines[index].withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
+            for index in lines.indices { lines[index].overwriteWithZeros() }
         }
         // A line break inside a field would end the command early and start another one.
         guard lines.count == 3 else {
