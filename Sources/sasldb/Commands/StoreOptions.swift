@@ -88,7 +88,7 @@ struct WriteOptions: ParsableArguments {
     var lockTimeout: Int = 10
 
     func validate() throws {
-        if let group, groupID(group) == nil {
+        if let group, Host.groupID(group) == nil {
             throw ValidationError("no such group: \(group)")
         }
         if groupWritable && group == nil {
@@ -111,7 +111,7 @@ struct WriteOptions: ParsableArguments {
     /// How this command creates a file and waits for other writers.
     var writeOptions: StoreWriteOptions {
         var options = StoreWriteOptions()
-        options.newFileGroup = group.flatMap(groupID)
+        options.newFileGroup = group.flatMap(Host.groupID)
         options.newFileGroupWritable = groupWritable
         options.lockTimeoutMilliseconds = lockTimeout * 1000
         return options
@@ -125,12 +125,6 @@ struct WriteOptions: ParsableArguments {
     /// A store that writes `store`'s database with these options and the secrets of `policy`.
     func credentialStore(for store: StoreOptions, policy: SecretPolicy) -> CredentialStore {
         StoreFactory.makeStore(configuration(for: store, policy: policy), writing: writeOptions)
-    }
-
-    private func groupID(_ name: String) -> gid_t? {
-        if let number = gid_t(name) { return number }
-        guard let entry = getgrnam(name) else { return nil }
-        return entry.pointee.gr_gid
     }
 }
 

@@ -28,21 +28,16 @@ struct ChgsaslpasswdCallers {
         let groups = Self.callerGroups()
         return entries.contains { entry in
             if entry.hasPrefix("@") {
-                let name = String(entry.dropFirst())
-                guard let gid = gid_t(name) ?? getgrnam(name).map({ $0.pointee.gr_gid }) else { return false }
-                return groups.contains(gid)
+                return Host.groupID(String(entry.dropFirst())).map(groups.contains) ?? false
             }
-            let name = String(entry)
-            guard let allowed = uid_t(name) ?? getpwnam(name).map({ $0.pointee.pw_uid }) else { return false }
-            return allowed == uid
+            return Host.userID(String(entry)) == uid
         }
     }
 
     /// The caller for messages: `uid 33 (www-data)`.
     static var callerDescription: String {
         let uid = getuid()
-        guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return "uid \(uid)" }
-        return "uid \(uid) (\(String(cString: name)))"
+        return Host.accountName.map { "uid \(uid) (\($0))" } ?? "uid \(uid)"
     }
 
     private static func callerGroups() -> Set<gid_t> {

@@ -43,6 +43,16 @@ enum Host {
         return String(cString: name)
     }
 
+    /// The uid of the account `name`, or `name` itself when it is a number; `nil` for an unknown account.
+    static func userID(_ name: String) -> uid_t? {
+        uid_t(name) ?? getpwnam(name).map { $0.pointee.pw_uid }
+    }
+
+    /// The gid of the group `name`, or `name` itself when it is a number; `nil` for an unknown group.
+    static func groupID(_ name: String) -> gid_t? {
+        gid_t(name) ?? getgrnam(name).map { $0.pointee.gr_gid }
+    }
+
     /// The name of the group `gid`, its number where the group database has none.
     static func groupName(_ gid: gid_t) -> String {
         guard let entry = getgrgid(gid), let name = entry.pointee.gr_name else { return "\(gid)" }
