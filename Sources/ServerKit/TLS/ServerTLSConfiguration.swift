@@ -37,11 +37,16 @@ public struct ServerTLSConfiguration: Sendable, Equatable {
             "AES128-GCM-SHA256", "AES256-GCM-SHA384", "AES128-SHA", "AES256-SHA",
         ]
 
-    /// The names of ``cipherSuites`` that are not in ``knownCipherSuites`` (an empty list is one unknown name).
-    public var unknownCipherSuites: [String] {
-        let names = cipherSuites.split(whereSeparator: { $0 == ":" || $0 == "," || $0 == " " }).map(String.init)
-        guard !names.isEmpty else { return [cipherSuites] }
-        return names.filter { !Self.knownCipherSuites.contains($0) }
+    /// The suite names of a cipher list, separated by `:`, `,` or blanks.
+    public static func cipherSuiteNames(_ list: String) -> [String] {
+        list.split(whereSeparator: { $0 == ":" || $0 == "," || $0 == " " }).map(String.init)
+    }
+
+    /// The names of `list` that are not in ``knownCipherSuites`` (an empty list is one unknown name).
+    public static func unknownCipherSuites(in list: String) -> [String] {
+        let names = cipherSuiteNames(list)
+        guard !names.isEmpty else { return [list] }
+        return names.filter { !knownCipherSuites.contains($0) }
     }
 
     /// Creates a configuration from PEM files.

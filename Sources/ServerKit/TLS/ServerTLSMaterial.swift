@@ -39,7 +39,7 @@ package struct ServerTLSMaterial: Sendable {
             }
         }
         guard let leaf = chain.first else { throw TLSMaterialError("the certificate chain holds no certificate") }
-        let unknown = configuration.unknownCipherSuites
+        let unknown = ServerTLSConfiguration.unknownCipherSuites(in: configuration.cipherSuites)
         guard unknown.isEmpty else {
             throw TLSMaterialError("unknown TLS cipher suites: \(unknown.joined(separator: " "))")
         }
@@ -49,8 +49,7 @@ package struct ServerTLSMaterial: Sendable {
         )
         tls.minimumTLSVersion = configuration.minimumVersion
         tls.maximumTLSVersion = .tlsv13
-        tls.cipherSuites = configuration.cipherSuites.split(whereSeparator: { $0 == ":" || $0 == "," || $0 == " " })
-            .joined(separator: ":")
+        tls.cipherSuites = ServerTLSConfiguration.cipherSuiteNames(configuration.cipherSuites).joined(separator: ":")
         do {
             context = try NIOSSLContext(configuration: tls)
         } catch {

@@ -37,9 +37,7 @@ extension DaemonConfiguration {
             name: "tls_ciphers",
             needsRestart: false,
             apply: { configuration, value throws(ConfigurationError) in
-                var check = ServerTLSConfiguration(source: .pem(certificateChain: [], privateKey: []))
-                check.cipherSuites = value
-                let unknown = check.unknownCipherSuites
+                let unknown = ServerTLSConfiguration.unknownCipherSuites(in: value)
                 guard unknown.isEmpty else {
                     throw ConfigurationError(
                         "unknown cipher suite \(unknown.joined(separator: " ")) (known: "
