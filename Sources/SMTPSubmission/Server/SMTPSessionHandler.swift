@@ -562,14 +562,17 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
 
     // MARK: - Message memory
 
-    /// Brings this connection's share of the server's message memory to what its session holds; when the budget cannot
-    /// grow, the message is refused (452 at its end) and its bytes freed. A message handed to the sink keeps its share
-    /// until the sink is done with it.
+    /// Grows this connection's share of the server's message memory with what its session holds (in 64 KiB steps) and
+    /// gives it back once the message is gone; when the budget cannot grow, the message is refused (452 at its end)
+    /// and its bytes freed. A message handed to the sink keeps its share until the sink is done with it.
     private func accountMessageMemory() {
         guard let budget = environment.messageMemory, wait != .delivery else { return }
         let held = session.heldMessageBytes
         if held > reservedMessageBytes {
-            guard budget.reserve(held - reservedMessageBytes) else {
+            // Reserved in steps, so that a message costs one atomic update per step, not one per line.
+            let step = Self.messageMemoryStep
+            let wanted = (held / step + 1) * step
+            guard budget.reserve(wanted - reservedMessageBytes) else {
                 session.messageStorageExhausted()
                 logger.notice(
                     "message memory spent",
@@ -578,11 +581,14 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
                 releaseMessageMemory()
                 return
             }
-        } else if held < reservedMessageBytes {
-            budget.release(reservedMessageBytes - held)
+            reservedMessageBytes = wanted
+        } else if held == 0, reservedMessageBytes > 0 {
+            releaseMessageMemory()
         }
-        reservedMessageBytes = held
     }
+
+    /// The granularity of a connection's share of the message memory: 64 KiB.
+    private static let messageMemoryStep = 64 * 1024
 
     private func releaseMessageMemory() {
         environment.messageMemory?.release(reservedMessageBytes)
