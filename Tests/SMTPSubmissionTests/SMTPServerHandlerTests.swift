@@ -30,23 +30,14 @@ final class SMTPServerHandlerTests: XCTestCase {
             limits: limits,
             allowedWithoutTLS: ["PLAIN", "LOGIN", "CRAM-MD5"]
         )
-        let session = SMTPSession(configuration: configuration, clientAddress: "192.0.2.7", sessionID: "TESTSESSION")
-        let handler = SMTPSessionHandler(
-            session: session,
-            environment: .init(
-                sink: RecordingSink(),
-                logger: RecordingLogHandler.logger(logs),
-                authFailures: tracker,
-                threadPool: threadPool,
-                tls: nil,
-                implicitTLS: false,
-                commandTimeout: commandTimeout,
-                accountFailures: accountTracker
-            )
+        return try HandlerTestChannel.connected(
+            configuration: configuration,
+            logger: RecordingLogHandler.logger(logs),
+            authFailures: tracker,
+            accountFailures: accountTracker,
+            threadPool: threadPool,
+            commandTimeout: commandTimeout
         )
-        let channel = EmbeddedChannel(handler: handler)
-        try channel.connect(to: SocketAddress(ipAddress: "192.0.2.7", port: 40000)).wait()
-        return channel
     }
 
     private func send(_ channel: EmbeddedChannel, _ text: String) throws {
