@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "PasswordChange", targets: ["PasswordChange"]),
         .library(name: "PasswordService", targets: ["PasswordService"]),
         .library(name: "SASLClient", targets: ["SASLClient"]),
+        .library(name: "PAMAuthentication", targets: ["PAMAuthentication"]),
         .executable(name: "sasl-smtpd", targets: ["sasl-smtpd"]),
         .executable(name: "sasldb", targets: ["sasldb"]),
     ],
@@ -39,6 +40,10 @@ let package = Package(
             name: "CIDN",
             providers: [.apt(["libidn-dev"])]
         ),
+        .systemLibrary(
+            name: "CPAM",
+            providers: [.apt(["libpam0g-dev"])]
+        ),
         .target(name: "CSystemShims"),
         .target(name: "CBerkeleyDBShims", dependencies: ["CBerkeleyDB"]),
         .target(
@@ -63,6 +68,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
+        ),
+        .target(
+            name: "PAMAuthentication",
+            dependencies: ["CPAM", "SASLDB", "SASLMechanisms", "ServerKit"]
         ),
         .target(
             name: "SMTPSubmission",
@@ -103,6 +112,7 @@ let package = Package(
                 "ServerKit",
                 "PasswordChange",
                 "PasswordService",
+                "PAMAuthentication",
                 "SASLDB",
                 "SASLMechanisms",
                 "SASLClient",

@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 SERVICES = {"SMTPSubmission", "PasswordService", "AuthService"}
-SHARED = {"ServerKit", "SASLMechanisms", "SASLDB", "PasswordChange"}
+SHARED = {"ServerKit", "SASLMechanisms", "SASLDB", "PasswordChange", "PAMAuthentication"}
 LIBRARY_TYPES = {"regular", "system"}
 
 

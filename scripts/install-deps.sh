@@ -11,6 +11,8 @@ packages=(
   postfix                               # an MTA relaying through the server (private instances in the tests)
   python3 hyperfine                     # interop harness, benchmarks
   mandoc                                # the man pages' linter (scripts/lint-docs.sh)
+  libpam0g-dev                          # PAM as a password source (target CPAM)
+  libpam-wrapper                        # libpam_wrapper.so and pam_matrix.so: PAM tests without real system users
 )
 missing=()
 for package in "${packages[@]}"; do

@@ -23,6 +23,14 @@ public struct MechanismPolicy: Sendable, Equatable {
         enabled.filter { overTLS || allowedWithoutTLS.contains($0) }
     }
 
+    /// This policy without the mechanisms `order` cannot serve: with ``PasswordSourceOrder/external`` only
+    /// ``SASLMechanismFactory/passwordMechanisms`` remain, since there are no stored secrets for the others.
+    public func usable(with order: PasswordSourceOrder) -> MechanismPolicy {
+        guard order == .external else { return self }
+        let kept = SASLMechanismFactory.passwordMechanisms
+        return MechanismPolicy(enabled: enabled.filter(kept.contains), allowedWithoutTLS: allowedWithoutTLS.intersection(kept))
+    }
+
     /// Whether `mechanism` (case-insensitive, as RFC 4422 names are) may run now.
     public func permits(_ mechanism: String, overTLS: Bool) -> Bool {
         offered(overTLS: overTLS).contains(mechanism.uppercased())

@@ -20,6 +20,10 @@ public enum SASLMechanismFactory {
     /// The names of ``implemented``, strongest first: every name the factory knows.
     public static let names = implemented.map(\.name)
 
+    /// The mechanisms whose client sends its password: the only ones a ``PasswordSource`` other than the store can
+    /// check, since the others need secrets derived from a stored password.
+    public static let passwordMechanisms: Set<String> = [PlainMechanism.name, LoginMechanism.name]
+
     /// The row of ``implemented`` for `name` (case-insensitive), or `nil` for a mechanism this library does not
     /// implement.
     public static func mechanism(named name: String) -> ImplementedMechanism? {

@@ -13,6 +13,10 @@ public struct SASLServerContext: Sendable {
     public var defaultRealm: String
     /// Decides whether `user` may act as `authorizationID`; without it only the user's own name is allowed.
     public var authorize: (@Sendable (_ user: UserID, _ authorizationID: String) -> Bool)?
+    /// Which sources check the passwords of PLAIN and LOGIN: the store by default.
+    public var passwordSourceOrder: PasswordSourceOrder
+    /// The source besides the store that ``passwordSourceOrder`` may name (PAM), or `nil`.
+    public var passwordSource: (any PasswordSource)?
 
     /// Creates a context.
     public init(
@@ -20,13 +24,17 @@ public struct SASLServerContext: Sendable {
         hostName: String,
         service: String = "smtp",
         defaultRealm: String? = nil,
-        authorize: (@Sendable (UserID, String) -> Bool)? = nil
+        authorize: (@Sendable (UserID, String) -> Bool)? = nil,
+        passwordSourceOrder: PasswordSourceOrder = .store,
+        passwordSource: (any PasswordSource)? = nil
     ) {
         self.lookup = lookup
         self.hostName = hostName
         self.service = service
         self.defaultRealm = defaultRealm ?? hostName
         self.authorize = authorize
+        self.passwordSourceOrder = passwordSourceOrder
+        self.passwordSource = passwordSource
     }
 
     /// Maps a login name to the user whose secrets are checked, the way Cyrus does: a name with `@` splits at the

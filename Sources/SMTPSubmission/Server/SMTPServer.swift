@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
+import SASLMechanisms
 import ServerKit
 import ServiceLifecycle
 import Synchronization
@@ -195,7 +196,7 @@ public final class SMTPServer: Service, Sendable {
                 .childChannelOption(.allowRemoteHalfClosure, value: false)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try self.initializeConnection(channel, kind: listener.kind)
+                        try self.initializeConnection(channel, listener: listener)
                     }
                 }
             do {
@@ -220,7 +221,8 @@ public final class SMTPServer: Service, Sendable {
     }
 
     /// Sets up one accepted connection, on its event loop.
-    private func initializeConnection(_ channel: any Channel, kind: SMTPServerConfiguration.Listener.Kind) throws {
+    private func initializeConnection(_ channel: any Channel, listener: SMTPServerConfiguration.Listener) throws {
+        let kind = listener.kind
         let address = channel.remoteAddress?.ipAddress ?? "unknown"
         let (tls, sessionConfiguration) = state.withLock { ($0.tls, $0.sessionConfiguration) }
         let pipeline = channel.pipeline.syncOperations
@@ -250,6 +252,8 @@ public final class SMTPServer: Service, Sendable {
         }
         var listenerConfiguration = sessionConfiguration
         listenerConfiguration.offersStartTLS = kind == .submission && tls != nil
+        listenerConfiguration.saslContext.passwordSourceOrder = listener.passwordSourceOrder
+        listenerConfiguration.mechanisms = sessionConfiguration.mechanisms.usable(with: listener.passwordSourceOrder)
         let implicitTLS = kind == .implicitTLS
         let session = SMTPSession(
             configuration: listenerConfiguration,

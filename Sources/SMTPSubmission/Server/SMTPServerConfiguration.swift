@@ -1,4 +1,5 @@
 import NIOCore
+import SASLMechanisms
 import ServerKit
 
 /// How an ``SMTPServer`` listens: addresses, TLS, and the connection limits that hold for all its listeners.
@@ -23,6 +24,10 @@ public struct SMTPServerConfiguration: Sendable {
         public var port: Int
         /// What the client gets on this port.
         public var kind: Kind
+        /// Which sources check the passwords of PLAIN and LOGIN on this port; with
+        /// ``PasswordSourceOrder/external`` only those two are offered. The session configuration's
+        /// `SASLServerContext/passwordSource` is the source besides the store.
+        public var passwordSourceOrder: PasswordSourceOrder
 
         /// Creates a listener.
         ///
@@ -30,10 +35,12 @@ public struct SMTPServerConfiguration: Sendable {
         ///   - host: the address to bind.
         ///   - port: the port, `0` for any free one.
         ///   - kind: submission (STARTTLS), implicit TLS, or plain.
-        public init(host: String, port: Int, kind: Kind) {
+        ///   - passwordSourceOrder: where PLAIN and LOGIN passwords are checked; the store by default.
+        public init(host: String, port: Int, kind: Kind, passwordSourceOrder: PasswordSourceOrder = .store) {
             self.host = host
             self.port = port
             self.kind = kind
+            self.passwordSourceOrder = passwordSourceOrder
         }
     }
 

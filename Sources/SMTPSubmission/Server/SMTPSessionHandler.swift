@@ -498,7 +498,24 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
             request.eraseResponse()
             return StepOutcome(mechanism: mechanism, step: step)
         }
-        threadPool.runIfActive(eventLoop: context.eventLoop, work).assumeIsolated().whenComplete { result in
+        let finished: EventLoopFuture<StepOutcome>
+        if let source = session.configuration.saslContext.passwordSourceRunning(request.mechanism) {
+            // A PAM check may wait for seconds: it runs on the source's own bounded threads, not on the pool the
+            // store's lookups share; when they are all busy the step fails as temporary (454), it does not queue.
+            let promise = context.eventLoop.makePromise(of: StepOutcome.self)
+            promise.completeWithTask {
+                do throws(SASLFailure) {
+                    return try await source.run(work)
+                } catch {
+                    request.eraseResponse()
+                    return StepOutcome(mechanism: request.mechanism, step: .failure(error))
+                }
+            }
+            finished = promise.futureResult
+        } else {
+            finished = threadPool.runIfActive(eventLoop: context.eventLoop, work)
+        }
+        finished.assumeIsolated().whenComplete { result in
             guard self.wait == .saslStep else { return }
             self.wait = .none
             let outcome: StepOutcome

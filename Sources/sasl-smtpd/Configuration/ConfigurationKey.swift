@@ -155,7 +155,7 @@ extension DaemonConfiguration {
             },
             render: { $0.logLevel.rawValue }
         ),
-    ]
+    ] + passwordSourceKeys
 
     // MARK: - Kinds of keys
 

@@ -57,6 +57,7 @@ extension DaemonConfiguration {
             )
         }
         warnings += try validateRelay()
+        warnings += try validatePasswordSources()
         if allowAnySender {
             warnings.append("allow_any_sender = yes: any user may send as anyone")
         }

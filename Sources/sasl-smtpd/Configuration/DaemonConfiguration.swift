@@ -55,6 +55,8 @@ struct DaemonConfiguration: Equatable, Sendable {
     var passwordMinLength = PasswordPolicy.defaultMinimumLength
     var passwordMaxLength = PasswordPolicy.defaultMaximumLength
     var passwordCommonList = ""
+    /// `password_source*`, `pam_service`, `pam_threads`.
+    var passwordSources = PasswordSourceSettings()
     var user = "sasl-smtpd"
     var group = ""
     var logLevel = Logger.Level.info

@@ -43,11 +43,12 @@ struct DaemonRunner {
         let tlsReader = try startTLSReader(identity: identity)
         defer { tlsReader?.stop() }
         let passwordServer = try makePasswordServer(tls: tls, identity: identity, writer: writer)
+        let pamSource = configuration.makePAMSource()
         let server: SMTPServer
         do throws(SMTPServerError) {
             server = try SMTPServer(
                 configuration: configuration.serverConfiguration(tls: tls),
-                sessionConfiguration: configuration.sessionConfiguration(loginMap: loginMap),
+                sessionConfiguration: configuration.sessionConfiguration(loginMap: loginMap, passwordSource: pamSource),
                 sink: configuration.makeSink(relayTLS: relay.tls, relayCredentials: relay.credentials),
                 logger: logger,
                 beforeAccepting: { _ in
@@ -67,6 +68,7 @@ struct DaemonRunner {
             passwordServer: passwordServer,
             passwordWriterInUse: writer != nil,
             tlsReader: tlsReader,
+            pamSource: pamSource,
             logger: logger
         )
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [

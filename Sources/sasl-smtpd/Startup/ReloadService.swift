@@ -1,5 +1,6 @@
 @preconcurrency import Dispatch
 import Logging
+import PAMAuthentication
 import PasswordService
 import SMTPSubmission
 import ServiceLifecycle
@@ -29,6 +30,8 @@ struct ReloadService: Service {
     let passwordWriterInUse: Bool
     /// The root reader of the certificate and key, when the daemon has dropped root.
     let tlsReader: TLSReader?
+    /// The PAM source made at startup, kept by every reload (its keys need a restart).
+    let pamSource: PAMPasswordSource?
     let logger: Logger
 
     func run() async throws {
@@ -99,7 +102,9 @@ struct ReloadService: Service {
                     throw ConfigurationError("\(error)")
                 }
             }
-            server.updateSessionConfiguration(configuration.sessionConfiguration(loginMap: loginMap))
+            server.updateSessionConfiguration(
+                configuration.sessionConfiguration(loginMap: loginMap, passwordSource: pamSource)
+            )
             passwordServer?.updateChanger(changer)
         } catch {
             logger.error("reload failed, configuration kept", metadata: ["detail": .string(error.message)])
