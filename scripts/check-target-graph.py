@@ -4,7 +4,7 @@
 Reads the JSON of `swift package dump-package` (run here, or from the file given as the only argument) and fails,
 naming each offending path of dependencies, when:
   - a service target (SMTPSubmission, PasswordService, AuthService) depends on another service target;
-  - a shared library (ServerKit, SASLMechanisms, SASLDB, PasswordChange) depends on a service or an executable;
+  - a shared library (ServerKit, SASLMechanisms, SASLDB, PasswordChange, PAMAuthentication) depends on a service or an executable;
   - any library target depends on an executable target.
 Dependencies are followed through the package's own targets, so a path through a helper library counts too.
 """

@@ -6,9 +6,9 @@ import Glibc
 
 /// What the conversation function of one PAM transaction answers with, and what PAM asked of it.
 ///
-/// PAM calls back into C function pointers with this object as their `appdata_ptr`: ``conversationFunction`` answers
+/// PAM calls back into C function pointers with this object as their `appdata_ptr`: `pamConverse` answers
 /// a hidden prompt with the password and a visible one with the account name (as `saslauthd` does), and
-/// ``failureDelayFunction`` records the delay PAM would otherwise sleep after a failure, on a thread that must not
+/// `pamRecordFailureDelay` records the delay PAM would otherwise sleep after a failure, on a thread that must not
 /// sleep. The password lives in a buffer of its own, zeroed by ``erase()`` and at the latest when the object goes.
 final class PAMConversation {
     /// The account name, NUL-terminated.
@@ -38,8 +38,9 @@ final class PAMConversation {
         password.update(repeating: 0)
     }
 
-    /// A copy PAM may `free`: the answer to one prompt of `style`, or `nil` for a message that takes none.
-    fileprivate func answer(to style: Int32) -> Answer {
+    /// What to answer a message of `style`: a copy PAM may `free`, nothing (a message that takes no answer), or why
+    /// there is no answer.
+    func answer(to style: Int32) -> Answer {
         switch style {
         case PAM_PROMPT_ECHO_OFF:
             passwordPrompts += 1
@@ -53,11 +54,11 @@ final class PAMConversation {
         }
     }
 
-    fileprivate func recordFailureDelay(_ microseconds: UInt32) {
+    func recordFailureDelay(_ microseconds: UInt32) {
         requestedFailureDelay = max(requestedFailureDelay ?? 0, microseconds)
     }
 
-    fileprivate enum Answer {
+    enum Answer {
         case text(UnsafeMutablePointer<CChar>)
         case none
         case outOfMemory
@@ -77,37 +78,35 @@ final class PAMConversation {
 
 /// PAM's conversation callback: one answer per message, all handed over or none (on an error every copy made so far
 /// is zeroed and freed, since PAM only frees the answers of a successful call).
-let conversationFunction:
-    @convention(c) (
-        Int32,
-        UnsafeMutablePointer<UnsafePointer<pam_message>?>?,
-        UnsafeMutablePointer<UnsafeMutablePointer<pam_response>?>?,
-        UnsafeMutableRawPointer?
-    ) -> Int32 = { count, messages, responses, appdata in
-        guard count > 0, count <= PAM_MAX_NUM_MSG, let messages, let responses, let appdata else { return PAM_CONV_ERR }
-        let conversation = Unmanaged<PAMConversation>.fromOpaque(appdata).takeUnretainedValue()
-        guard let replies = calloc(Int(count), MemoryLayout<pam_response>.stride)?.assumingMemoryBound(
-            to: pam_response.self
-        ) else { return PAM_BUF_ERR }
-        for index in 0..<Int(count) {
-            let answer = messages[index].map { conversation.answer(to: $0.pointee.msg_style) } ?? .unknownStyle
-            switch answer {
-            case .text(let text):
-                replies[index].resp = text
-            case .none:
-                break
-            case .outOfMemory, .unknownStyle:
-                discard(replies, count: index)
-                return answer.isOutOfMemory ? PAM_BUF_ERR : PAM_CONV_ERR
-            }
+func pamConverse(
+    _ count: Int32,
+    _ messages: UnsafeMutablePointer<UnsafePointer<pam_message>?>?,
+    _ responses: UnsafeMutablePointer<UnsafeMutablePointer<pam_response>?>?,
+    _ appdata: UnsafeMutableRawPointer?
+) -> Int32 {
+    guard count > 0, count <= PAM_MAX_NUM_MSG, let messages, let responses, let appdata else { return PAM_CONV_ERR }
+    let conversation = Unmanaged<PAMConversation>.fromOpaque(appdata).takeUnretainedValue()
+    guard let replies = calloc(Int(count), MemoryLayout<pam_response>.stride)?.assumingMemoryBound(to: pam_response.self)
+    else { return PAM_BUF_ERR }
+    for index in 0..<Int(count) {
+        let answer = messages[index].map { conversation.answer(to: $0.pointee.msg_style) } ?? .unknownStyle
+        switch answer {
+        case .text(let text):
+            replies[index].resp = text
+        case .none:
+            break
+        case .outOfMemory, .unknownStyle:
+            discard(replies, count: index)
+            return answer.isOutOfMemory ? PAM_BUF_ERR : PAM_CONV_ERR
         }
-        responses.pointee = replies
-        return PAM_SUCCESS
     }
+    responses.pointee = replies
+    return PAM_SUCCESS
+}
 
 /// PAM's `PAM_FAIL_DELAY` callback: records the delay instead of sleeping, because the caller pauses the client
-/// asynchronously after a failure and a sleeping thread would be a thread of the bounded pool lost for that long.
-let failureDelayFunction: @convention(c) (Int32, UInt32, UnsafeMutableRawPointer?) -> Void = { _, delay, appdata in
+/// asynchronously after a failure and a sleeping thread would be a thread of the bounded set lost for that long.
+func pamRecordFailureDelay(_ status: Int32, _ delay: UInt32, _ appdata: UnsafeMutableRawPointer?) {
     guard let appdata else { return }
     Unmanaged<PAMConversation>.fromOpaque(appdata).takeUnretainedValue().recordFailureDelay(delay)
 }

@@ -32,13 +32,14 @@ struct PAMTransaction {
         let conversation = PAMConversation(name: name, password: password)
         defer { conversation.erase() }
         let appdata = Unmanaged.passUnretained(conversation).toOpaque()
-        var exchange = pam_conv(conv: conversationFunction, appdata_ptr: appdata)
+        var exchange = pam_conv(conv: pamConverse, appdata_ptr: appdata)
         var handle: OpaquePointer?
         let started = pam_start(service, name, &exchange, &handle)
         guard started == PAM_SUCCESS, let handle else {
             return Outcome(verdict: .unavailable(code: started), requestedFailureDelay: nil)
         }
-        var status = pam_set_item(handle, PAM_FAIL_DELAY, unsafeBitCast(failureDelayFunction, to: UnsafeRawPointer.self))
+        let recordDelay: @convention(c) (Int32, UInt32, UnsafeMutableRawPointer?) -> Void = pamRecordFailureDelay
+        var status = pam_set_item(handle, PAM_FAIL_DELAY, unsafeBitCast(recordDelay, to: UnsafeRawPointer.self))
         if status == PAM_SUCCESS { status = pam_authenticate(handle, Self.flags) }
         if status == PAM_SUCCESS { status = pam_acct_mgmt(handle, Self.flags) }
         if status == PAM_SUCCESS, !Self.userIsUnchanged(handle, name: name) { status = PAM_PERM_DENIED }
@@ -53,7 +54,7 @@ struct PAMTransaction {
         pam_strerror(nil, code).map { String(cString: $0) } ?? "PAM error \(code)"
     }
 
-    private static let flags = PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK
+    private static let flags = Int32(bitPattern: PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK)
 
     /// The codes that mean "no" about the account, as opposed to "cannot say now".
     private static let refusals: Set<Int32> = [

@@ -64,7 +64,7 @@ final class DaemonConfigurationTests: XCTestCase {
     }
 
     /// A configuration that needs no certificate: one plain loopback listener.
-    private func plainConfiguration(_ directory: String, extra: String = "") throws -> String {
+    func plainConfiguration(_ directory: String, extra: String = "") throws -> String {
         let path = directory + "/sasl-smtpd.conf"
         try """
         # a test configuration
@@ -328,11 +328,18 @@ final class DaemonConfigurationTests: XCTestCase {
 
     // MARK: - The demo, end to end
 
-    /// Starts `--demo` on ports the system chooses (poppassd's too), with `extra` arguments, and returns the process
-    /// and the submission and SMTPS ports.
-    func startDemo(_ directory: String, extra: [String] = []) throws -> (Process, Pipe, Int, Int) {
+    /// Starts `--demo` on ports the system chooses (poppassd's too), with `extra` arguments and `environment` added
+    /// to the test's own, and returns the process and the submission and SMTPS ports.
+    func startDemo(
+        _ directory: String,
+        extra: [String] = [],
+        environment: [String: String] = [:]
+    ) throws -> (Process, Pipe, Int, Int) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try binaryPath())
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         process.arguments =
             [
                 "--demo", directory, "--submission-listen", "127.0.0.1:0", "--smtps-listen", "127.0.0.1:0",

@@ -20,7 +20,11 @@ extension DaemonConfiguration {
                 name: key,
                 needsRestart: true,
                 apply: { configuration, value throws(ConfigurationError) in
-                    configuration.passwordSources.overrides[key] = value.isEmpty ? nil : try passwordSourceOrder(value)
+                    if value.isEmpty {
+                        configuration.passwordSources.overrides[key] = nil
+                    } else {
+                        configuration.passwordSources.overrides[key] = try passwordSourceOrder(value)
+                    }
                 },
                 render: { $0.passwordSources.overrides[key].map(PasswordSourceSettings.name(of:)) ?? "" }
             )
@@ -74,15 +78,16 @@ extension DaemonConfiguration {
         for (key, addresses) in listenersByPasswordSourceKey where !addresses.isEmpty {
             let order = passwordSources.order(forKey: key)
             guard order == .external else { continue }
+            // Name the key the order came from: the listener's own, or password_source for all.
+            let setting = passwordSources.overrides[key] == nil ? "password_source" : key
             guard !policy.usable(with: order).enabled.isEmpty else {
-                throw ConfigurationError(
-                    "\(key) = pam serves only PLAIN and LOGIN, and mechanisms lists neither"
-                )
+                throw ConfigurationError("\(setting) = pam serves only PLAIN and LOGIN, and mechanisms lists neither")
             }
             let dropped = mechanisms.filter { !SASLMechanismFactory.passwordMechanisms.contains($0) }
             if !dropped.isEmpty {
                 warnings.append(
-                    "\(key) = pam: \(dropped.joined(separator: " ")) need stored secrets and are not offered there"
+                    "\(setting) = pam: \(dropped.joined(separator: " ")) need stored secrets and are not offered on "
+                        + "the listeners of \(key)"
                 )
             }
         }

@@ -1,0 +1,239 @@
+import Foundation
+import ServerKitTestSupport
+import XCTest
+
+/// PAM as a password source, end to end: the demo daemon with `libpam_wrapper` preloaded into it alone and a
+/// `pam_matrix` stack, spoken to by swaks and Python's smtplib over STARTTLS and implicit TLS.
+extension DaemonConfigurationTests {
+    // MARK: - Configuration
+
+    func testPasswordSourceKeysHaveTheirDefaultsAndAPAMOnlyListenerNeedsPLAINOrLOGIN() throws {
+        let directory = try SinkTestSupport.makeDirectory(self)
+        let configuration = try plainConfiguration(directory)
+        let defaults = try run(["--config", configuration, "--check-config"])
+        XCTAssertEqual(defaults.status, 0, defaults.stderr)
+        for line in [
+            "password_source = sasldb", "password_source_submission =", "password_source_smtps =",
+            "password_source_plain =", "pam_service = sasl-smtpd", "pam_threads = 4",
+        ] {
+            XCTAssertTrue(defaults.stdout.contains(line + "\n"), "missing \(line) in\n\(defaults.stdout)")
+        }
+        let mixed = try run([
+            "--config", configuration, "--check-config", "--set", "password_source=sasldb, pam", "--set",
+            "password_source_plain=pam", "--set", "mechanisms=CRAM-MD5 PLAIN", "--set",
+            "mechanisms_without_tls=CRAM-MD5 PLAIN",
+        ])
+        XCTAssertEqual(mixed.status, 0, mixed.stderr)
+        XCTAssertTrue(mixed.stdout.contains("password_source = sasldb,pam\n"), mixed.stdout)
+        XCTAssertTrue(mixed.stdout.contains("password_source_plain = pam\n"), mixed.stdout)
+        XCTAssertTrue(mixed.stderr.contains("password_source_plain = pam: CRAM-MD5 need stored secrets"), mixed.stderr)
+
+        // The file's plain listener offers CRAM-MD5 and SCRAM-SHA-256 only: nothing PAM can check.
+        let unusable = try run(["--config", configuration, "--check-config", "--set", "password_source=pam"])
+        XCTAssertEqual(unusable.status, 1, unusable.stderr)
+        XCTAssertTrue(unusable.stderr.contains("serves only PLAIN and LOGIN"), unusable.stderr)
+        let misspelt = try run(["--config", configuration, "--check-config", "--set", "password_source=shadow"])
+        XCTAssertEqual(misspelt.status, 1, misspelt.stderr)
+        XCTAssertTrue(misspelt.stderr.contains("expected sasldb, pam or sasldb,pam"), misspelt.stderr)
+    }
+
+    // MARK: - Right, wrong and unknown
+
+    func testPAMListenerAcceptsTheRightPasswordAndRefusesWrongUnknownAndBarredAccounts() async throws {
+        let directory = try SinkTestSupport.makeDirectory(self)
+        let stack = try PAMWrapperStack(directory: directory + "/pam")
+        let (daemon, errors, submission, smtps) = try startDemo(
+            directory,
+            extra: ["--set", "password_source_smtps=pam"],
+            environment: stack.environment
+        )
+        // Implicit TLS checks with PAM alone and offers only what PAM can serve.
+        let right = try await swaks(smtps, "--tlsc", login: "pamuser", password: "pam-secret")
+        XCTAssertTrue(right.contains("<~  235 "), right)
+        XCTAssertTrue(right.contains("250 AUTH PLAIN LOGIN\n") || right.contains("250-AUTH PLAIN LOGIN\n"), right)
+        let login = try await swaks(smtps, "--tlsc", login: "pamuser", password: "pam-secret", mechanism: "LOGIN")
+        XCTAssertTrue(login.contains("<~  235 "), login)
+        for (name, password) in [
+            ("pamuser", "wrong-secret"), ("nosuchuser", "pam-secret"), ("imaponly", "imap-secret"),
+            // The sasldb user is not in PAM: on this listener the database is not asked.
+            ("demo@demo.local", "demo-password"),
+        ] {
+            let refused = try await swaks(smtps, "--tlsc", login: name, password: password)
+            XCTAssertTrue(refused.contains("<** 535 5.7.8"), "\(name): \(refused)")
+        }
+        // STARTTLS on the submission port still checks sasldb alone.
+        let stored = try await swaks(submission, "--tls", login: "demo@demo.local", password: "demo-password")
+        XCTAssertTrue(stored.contains("<~  235 "), stored)
+        XCTAssertTrue(stored.contains("CRAM-MD5"), stored)
+        let notStored = try await swaks(submission, "--tls", login: "pamuser", password: "pam-secret")
+        XCTAssertTrue(notStored.contains("<** 535 5.7.8"), notStored)
+
+        kill(daemon.processIdentifier, SIGTERM)
+        daemon.waitUntilExit()
+        let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertTrue(log.contains("sasl.user=pamuser@demo.local"), log)
+        for secret in ["pam-secret", "wrong-secret", "imap-secret"] { XCTAssertFalse(log.contains(secret), log) }
+    }
+
+    func testSasldbThenPAMChecksStoredUsersInTheDatabaseOnly() async throws {
+        let directory = try SinkTestSupport.makeDirectory(self)
+        // A PAM account named like the sasldb user, with another password: it must never let that password in.
+        let stack = try PAMWrapperStack(
+            directory: directory + "/pam",
+            accounts: PAMWrapperStack.accounts + ["demo:pam-password-of-demo:sasl-smtpd"]
+        )
+        let (_, _, submission, _) = try startDemo(
+            directory,
+            extra: ["--set", "password_source=sasldb,pam"],
+            environment: stack.environment
+        )
+        for (name, password, code) in [
+            ("demo", "demo-password", "235"), ("demo", "pam-password-of-demo", "535"), ("pamuser", "pam-secret", "235"),
+            ("pamuser", "wrong-secret", "535"),
+        ] {
+            let transcript = try await swaks(submission, "--tls", login: name, password: password)
+            XCTAssertTrue(transcript.contains(" \(code) "), "\(name) \(password): \(transcript)")
+        }
+    }
+
+    // MARK: - Threads and delays
+
+    func testEventLoopServesOtherSessionsWhileASlowPAMCheckWaits() async throws {
+        let directory = try SinkTestSupport.makeDirectory(self)
+        let sleep = try PAMWrapperStack.systemModule("pam_exec.so", "quiet /bin/sleep 3")
+        let stack = try PAMWrapperStack(directory: directory + "/pam", before: [sleep])
+        let (_, _, submission, _) = try startDemo(
+            directory,
+            extra: ["--set", "password_source=pam"],
+            environment: stack.environment
+        )
+        let results = try await smtplibSessions(
+            port: submission,
+            [
+                .init(name: "slow", login: "pamuser", password: "pam-secret", start: 0),
+                .init(name: "probe", login: nil, password: nil, start: 1),
+            ]
+        )
+        let slow = try XCTUnwrap(results["slow"])
+        let probe = try XCTUnwrap(results["probe"])
+        XCTAssertEqual(slow.code, 235)
+        XCTAssertGreaterThan(slow.seconds, 2.5, "the PAM stack did not wait")
+        XCTAssertEqual(probe.code, 250)
+        XCTAssertLessThan(probe.seconds, 1, "NOOP waited for the PAM check")
+        XCTAssertLessThan(probe.ended, slow.ended, "the other session was served only after the PAM check")
+    }
+
+    func testAFullPAMThreadSetAnswers454AtOnce() async throws {
+        let directory = try SinkTestSupport.makeDirectory(self)
+        let sleep = try PAMWrapperStack.systemModule("pam_exec.so", "quiet /bin/sleep 3")
+        let stack = try PAMWrapperStack(directory: directory + "/pam", before: [sleep])
+        let (_, _, submission, _) = try startDemo(
+            directory,
+            extra: ["--set", "password_source=pam", "--set", "pam_threads=1"],
+            environment: stack.environment
+        )
+        let results = try await smtplibSessions(
+            port: submission,
+            [
+                .init(name: "first", login: "pamuser", password: "pam-secret", start: 0),
+                .init(name: "second", login: "pamuser", password: "pam-secret", start: 1),
+            ]
+        )
+        XCTAssertEqual(results["first"]?.code, 235)
+        XCTAssertEqual(results["second"]?.code, 454)
+        XCTAssertLessThan(try XCTUnwrap(results["second"]).seconds, 1, "the refusal queued")
+    }
+
+    func testPAMFailureDelayIsNotSleptOnThePAMThread() async throws {
+        let directory = try SinkTestSupport.makeDirectory(self)
+        let delay = try PAMWrapperStack.systemModule("pam_faildelay.so", "delay=8000000")
+        let stack = try PAMWrapperStack(directory: directory + "/pam", before: [delay])
+        let (_, _, submission, _) = try startDemo(
+            directory,
+            extra: ["--set", "password_source=pam"],
+            environment: stack.environment
+        )
+        let results = try await smtplibSessions(
+            port: submission,
+            [.init(name: "wrong", login: "pamuser", password: "wrong-secret", start: 0)]
+        )
+        let wrong = try XCTUnwrap(results["wrong"])
+        XCTAssertEqual(wrong.code, 535)
+        // The session's own pause after a first failure (1 s) applies; PAM's 8 s do not.
+        XCTAssertGreaterThan(wrong.seconds, 0.9)
+        XCTAssertLessThan(wrong.seconds, 4, "PAM's failure delay was slept")
+    }
+
+    // MARK: - Clients
+
+    /// swaks through AUTH on `port` (`--tls` for STARTTLS, `--tlsc` for implicit TLS); its transcript.
+    private func swaks(
+        _ port: Int,
+        _ tls: String,
+        login: String,
+        password: String,
+        mechanism: String = "PLAIN"
+    ) async throws -> String {
+        guard let swaks = ProcessRunner.which("swaks") else { throw XCTSkip("swaks is not installed") }
+        let result = await runProcess(
+            swaks,
+            [
+                "--server", "127.0.0.1:\(port)", tls, "--auth", mechanism, "--auth-user", login, "--auth-password",
+                password, "--quit-after", "AUTH", "--timeout", "30",
+            ],
+            timeout: 60
+        )
+        return result.standardOutput + result.standardError
+    }
+
+    /// One SMTP session of ``smtplibSessions(port:_:)``: STARTTLS, EHLO, then `AUTH PLAIN` (or NOOP without a login),
+    /// started `start` seconds after the first.
+    struct TimedSession: Encodable {
+        var name: String
+        var login: String?
+        var password: String?
+        var start: Double
+    }
+
+    /// What a ``TimedSession`` got: the reply code of its AUTH or NOOP, how long that command took, and when it was
+    /// answered (seconds after the first session started).
+    struct TimedResult: Decodable {
+        var code: Int
+        var seconds: Double
+        var ended: Double
+    }
+
+    /// Runs `sessions` side by side with Python's smtplib, each on its own connection.
+    func smtplibSessions(port: Int, _ sessions: [TimedSession]) async throws -> [String: TimedResult] {
+        guard let python = ProcessRunner.which("python3") else { throw XCTSkip("python3 is not installed") }
+        let plan = String(decoding: try JSONEncoder().encode(sessions), as: UTF8.self)
+        let result = await runProcess(python, ["-c", Self.smtplibScript, String(port), plan], timeout: 60)
+        XCTAssertEqual(result.status, 0, result.standardError)
+        return try JSONDecoder().decode([String: TimedResult].self, from: Data(result.standardOutput.utf8))
+    }
+
+    private static let smtplibScript = """
+        import base64, json, smtplib, ssl, sys, threading, time
+        port, plan = int(sys.argv[1]), json.loads(sys.argv[2])
+        context = ssl._create_unverified_context()
+        results, origin = {}, time.monotonic()
+        def session(step):
+            time.sleep(step["start"])
+            client = smtplib.SMTP("127.0.0.1", port, timeout=30)
+            client.starttls(context=context)
+            client.ehlo()
+            begin = time.monotonic()
+            if step.get("login") is None:
+                code = client.noop()[0]
+            else:
+                token = b"\\0" + step["login"].encode() + b"\\0" + step["password"].encode()
+                code = client.docmd("AUTH", "PLAIN " + base64.b64encode(token).decode())[0]
+            now = time.monotonic()
+            results[step["name"]] = {"code": code, "seconds": now - begin, "ended": now - origin}
+            client.quit()
+        threads = [threading.Thread(target=session, args=(step,)) for step in plan]
+        for thread in threads: thread.start()
+        for thread in threads: thread.join()
+        print(json.dumps(results))
+        """
+}
