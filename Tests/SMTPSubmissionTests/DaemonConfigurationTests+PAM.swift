@@ -59,14 +59,14 @@ extension DaemonConfigurationTests {
             ("demo@demo.local", "demo-password"),
         ] {
             let refused = try await swaks(smtps, "--tlsc", login: name, password: password)
-            XCTAssertTrue(refused.contains("<** 535 5.7.8"), "\(name): \(refused)")
+            XCTAssertTrue(refused.contains("<~* 535 5.7.8"), "\(name): \(refused)")
         }
         // STARTTLS on the submission port still checks sasldb alone.
         let stored = try await swaks(submission, "--tls", login: "demo@demo.local", password: "demo-password")
         XCTAssertTrue(stored.contains("<~  235 "), stored)
         XCTAssertTrue(stored.contains("CRAM-MD5"), stored)
         let notStored = try await swaks(submission, "--tls", login: "pamuser", password: "pam-secret")
-        XCTAssertTrue(notStored.contains("<** 535 5.7.8"), notStored)
+        XCTAssertTrue(notStored.contains("<~* 535 5.7.8"), notStored)
 
         kill(daemon.processIdentifier, SIGTERM)
         daemon.waitUntilExit()
@@ -107,20 +107,24 @@ extension DaemonConfigurationTests {
             extra: ["--set", "password_source=pam"],
             environment: stack.environment
         )
+        // Connections are spread over the daemon's event loops in turn (one per core): as many probes as cores, so
+        // one of them shares the loop of the session whose PAM check waits.
+        let probes = (0..<max(2, ProcessInfo.processInfo.activeProcessorCount)).map { index in
+            TimedSession(name: "probe\(index)", login: nil, password: nil, start: 1)
+        }
         let results = try await smtplibSessions(
             port: submission,
-            [
-                .init(name: "slow", login: "pamuser", password: "pam-secret", start: 0),
-                .init(name: "probe", login: nil, password: nil, start: 1),
-            ]
+            [.init(name: "slow", login: "pamuser", password: "pam-secret", start: 0)] + probes
         )
         let slow = try XCTUnwrap(results["slow"])
-        let probe = try XCTUnwrap(results["probe"])
         XCTAssertEqual(slow.code, 235)
         XCTAssertGreaterThan(slow.seconds, 2.5, "the PAM stack did not wait")
-        XCTAssertEqual(probe.code, 250)
-        XCTAssertLessThan(probe.seconds, 1, "NOOP waited for the PAM check")
-        XCTAssertLessThan(probe.ended, slow.ended, "the other session was served only after the PAM check")
+        for probe in probes {
+            let result = try XCTUnwrap(results[probe.name])
+            XCTAssertEqual(result.code, 250)
+            XCTAssertLessThan(result.seconds, 1, "NOOP waited for the PAM check")
+            XCTAssertLessThan(result.ended, slow.ended, "the other session was served only after the PAM check")
+        }
     }
 
     func testAFullPAMThreadSetAnswers454AtOnce() async throws {
