@@ -86,7 +86,8 @@ func pamConverse(
 ) -> Int32 {
     guard count > 0, count <= PAM_MAX_NUM_MSG, let messages, let responses, let appdata else { return PAM_CONV_ERR }
     let conversation = Unmanaged<PAMConversation>.fromOpaque(appdata).takeUnretainedValue()
-    guard let replies = calloc(Int(count), MemoryLayout<pam_response>.stride)?.assumingMemoryBound(to: pam_response.self)
+    guard
+        let replies = calloc(Int(count), MemoryLayout<pam_response>.stride)?.assumingMemoryBound(to: pam_response.self)
     else { return PAM_BUF_ERR }
     for index in 0..<Int(count) {
         let answer = messages[index].map { conversation.answer(to: $0.pointee.msg_style) } ?? .unknownStyle

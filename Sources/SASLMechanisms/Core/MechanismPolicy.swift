@@ -28,7 +28,10 @@ public struct MechanismPolicy: Sendable, Equatable {
     public func usable(with order: PasswordSourceOrder) -> MechanismPolicy {
         guard order == .external else { return self }
         let kept = SASLMechanismFactory.passwordMechanisms
-        return MechanismPolicy(enabled: enabled.filter(kept.contains), allowedWithoutTLS: allowedWithoutTLS.intersection(kept))
+        return MechanismPolicy(
+            enabled: enabled.filter(kept.contains),
+            allowedWithoutTLS: allowedWithoutTLS.intersection(kept)
+        )
     }
 
     /// Whether `mechanism` (case-insensitive, as RFC 4422 names are) may run now.

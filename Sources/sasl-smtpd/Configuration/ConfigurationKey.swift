@@ -16,8 +16,11 @@ struct ConfigurationKey: Sendable {
 }
 
 extension DaemonConfiguration {
-    /// Every key, in the order of `sasl-smtpd(8)` and of `--check-config`.
-    static let keys: [ConfigurationKey] = [
+    /// Every key, in the order of `--check-config`.
+    static let keys: [ConfigurationKey] = generalKeys + passwordSourceKeys
+
+    /// The keys declared here, in the order of `sasl-smtpd(8)`; the features in files of their own add theirs.
+    private static let generalKeys: [ConfigurationKey] = [
         text("hostname", \.hostname, nonEmpty: true),
         listen("submission_listen", \.submissionListen),
         listen("smtps_listen", \.smtpsListen),
@@ -155,7 +158,7 @@ extension DaemonConfiguration {
             },
             render: { $0.logLevel.rawValue }
         ),
-    ] + passwordSourceKeys
+    ]
 
     // MARK: - Kinds of keys
 

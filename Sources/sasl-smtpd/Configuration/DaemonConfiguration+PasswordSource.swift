@@ -29,30 +29,45 @@ extension DaemonConfiguration {
                 render: { $0.passwordSources.overrides[key].map(PasswordSourceSettings.name(of:)) ?? "" }
             )
         } + [
-        ConfigurationKey(
-            name: "pam_service",
-            needsRestart: true,
-            apply: { configuration, value throws(ConfigurationError) in
-                // A name, not a path: PAM looks it up in /etc/pam.d.
-                guard !value.isEmpty, !value.contains("/"), !value.contains(where: \.isWhitespace) else {
-                    throw ConfigurationError("expected a PAM service name (a file in /etc/pam.d), without / or blanks")
-                }
-                configuration.passwordSources.pamService = value
-            },
-            render: { $0.passwordSources.pamService }
-        ),
-        ConfigurationKey(
-            name: "pam_threads",
-            needsRestart: true,
-            apply: { configuration, value throws(ConfigurationError) in
-                guard let number = Int(value), (1...256).contains(number) else {
-                    throw ConfigurationError("expected a whole number from 1 to 256")
-                }
-                configuration.passwordSources.pamThreads = number
-            },
-            render: { String($0.passwordSources.pamThreads) }
-        ),
+            ConfigurationKey(
+                name: "pam_service",
+                needsRestart: true,
+                apply: { configuration, value throws(ConfigurationError) in
+                    // A name, not a path: PAM looks it up in /etc/pam.d.
+                    guard !value.isEmpty, !value.contains("/"), !value.contains(where: \.isWhitespace) else {
+                        throw ConfigurationError(
+                            "expected a PAM service name (a file in /etc/pam.d), without / or blanks"
+                        )
+                    }
+                    configuration.passwordSources.pamService = value
+                },
+                render: { $0.passwordSources.pamService }
+            ),
+            ConfigurationKey(
+                name: "pam_threads",
+                needsRestart: true,
+                apply: { configuration, value throws(ConfigurationError) in
+                    guard let number = Int(value), (1...256).contains(number) else {
+                        throw ConfigurationError("expected a whole number from 1 to 256")
+                    }
+                    configuration.passwordSources.pamThreads = number
+                },
+                render: { String($0.passwordSources.pamThreads) }
+            ),
         ]
+
+    /// A listener of `kind` on `address`, checking passwords in the order its kind's key says.
+    func listener(
+        _ address: ListenAddress,
+        _ kind: SMTPServerConfiguration.Listener.Kind
+    ) -> SMTPServerConfiguration.Listener {
+        SMTPServerConfiguration.Listener(
+            host: address.host,
+            port: address.port,
+            kind: kind,
+            passwordSourceOrder: passwordSources.order(forKey: PasswordSourceSettings.key(for: kind))
+        )
+    }
 
     /// The listening addresses of each kind of listener, with the key of its password source.
     private var listenersByPasswordSourceKey: [(key: String, addresses: [ListenAddress])] {
@@ -61,7 +76,9 @@ extension DaemonConfiguration {
 
     /// Whether some listener checks passwords with PAM.
     var usesPAM: Bool {
-        listenersByPasswordSourceKey.contains { !$0.addresses.isEmpty && passwordSources.order(forKey: $0.key) != .store }
+        listenersByPasswordSourceKey.contains {
+            !$0.addresses.isEmpty && passwordSources.order(forKey: $0.key) != .store
+        }
     }
 
     /// The PAM source when a listener uses it, made once so that its thread bound holds across every listener.

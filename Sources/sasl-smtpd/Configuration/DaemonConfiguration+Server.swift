@@ -9,16 +9,8 @@ import ServerKit
 extension DaemonConfiguration {
     /// The listeners, in the order submission, implicit TLS, plain.
     var listeners: [SMTPServerConfiguration.Listener] {
-        let order = passwordSources.order(forKey:)
-        return submissionListen.map {
-            .init(host: $0.host, port: $0.port, kind: .submission, passwordSourceOrder: order("password_source_submission"))
-        }
-            + smtpsListen.map {
-                .init(host: $0.host, port: $0.port, kind: .implicitTLS, passwordSourceOrder: order("password_source_smtps"))
-            }
-            + plainListen.map {
-                .init(host: $0.host, port: $0.port, kind: .plain, passwordSourceOrder: order("password_source_plain"))
-            }
+        submissionListen.map { listener($0, .submission) } + smtpsListen.map { listener($0, .implicitTLS) }
+            + plainListen.map { listener($0, .plain) }
     }
 
     /// Whether any listener needs the certificate.
@@ -55,7 +47,10 @@ extension DaemonConfiguration {
     /// What every session uses; the store is read at each AUTH, never held open, and its secret policy decides the
     /// stand-in secrets an unknown name is checked against. `passwordSource` is the PAM source made once at startup
     /// (``makePAMSource()``), so that a reload keeps its thread bound.
-    func sessionConfiguration(loginMap: SenderLoginMap, passwordSource: (any PasswordSource)?) -> SMTPSessionConfiguration {
+    func sessionConfiguration(
+        loginMap: SenderLoginMap,
+        passwordSource: (any PasswordSource)?
+    ) -> SMTPSessionConfiguration {
         let store = StoreFactory.makeStore(store)
         let context = SASLServerContext(
             lookup: store,

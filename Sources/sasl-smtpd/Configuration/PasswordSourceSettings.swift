@@ -1,5 +1,6 @@
 import PAMAuthentication
 import SASLMechanisms
+import SMTPSubmission
 
 /// Where PLAIN and LOGIN passwords are checked, per kind of listener, and how PAM is run: the keys `password_source`,
 /// `password_source_submission`, `password_source_smtps`, `password_source_plain`, `pam_service` and `pam_threads`.
@@ -15,7 +16,16 @@ struct PasswordSourceSettings: Equatable, Sendable {
     var pamThreads = PAMPasswordSource.defaultThreads
 
     /// The keys of the kinds of listener, in the order of the listeners: submission, implicit TLS, plain.
-    static let listenerKeys = ["password_source_submission", "password_source_smtps", "password_source_plain"]
+    static let listenerKeys = [key(for: .submission), key(for: .implicitTLS), key(for: .plain)]
+
+    /// The key of the listeners of `kind`.
+    static func key(for kind: SMTPServerConfiguration.Listener.Kind) -> String {
+        switch kind {
+        case .submission: "password_source_submission"
+        case .implicitTLS: "password_source_smtps"
+        case .plain: "password_source_plain"
+        }
+    }
 
     /// The order of the listeners `key` names.
     func order(forKey key: String) -> PasswordSourceOrder { overrides[key] ?? all }
