@@ -40,13 +40,7 @@ extension DaemonConfigurationTests {
     // MARK: - Right, wrong and unknown
 
     func testPAMListenerAcceptsTheRightPasswordAndRefusesWrongUnknownAndBarredAccounts() async throws {
-        let directory = try SinkTestSupport.makeDirectory(self)
-        let stack = try PAMWrapperStack(directory: directory + "/pam")
-        let (daemon, errors, submission, smtps) = try startDemo(
-            directory,
-            extra: ["--set", "password_source_smtps=pam"],
-            environment: stack.environment
-        )
+        let (daemon, errors, submission, smtps) = try startPAMDemo(settings: ["password_source_smtps=pam"])
         // Implicit TLS checks with PAM alone and offers only what PAM can serve.
         let right = try await swaks(smtps, "--tlsc", login: "pamuser", password: "pam-secret")
         XCTAssertTrue(right.contains("<~  235 "), right)
@@ -76,16 +70,10 @@ extension DaemonConfigurationTests {
     }
 
     func testSasldbThenPAMChecksStoredUsersInTheDatabaseOnly() async throws {
-        let directory = try SinkTestSupport.makeDirectory(self)
         // A PAM account named like the sasldb user, with another password: it must never let that password in.
-        let stack = try PAMWrapperStack(
-            directory: directory + "/pam",
+        let (_, _, submission, _) = try startPAMDemo(
+            settings: ["password_source=sasldb,pam"],
             accounts: PAMWrapperStack.accounts + ["demo:pam-password-of-demo:sasl-smtpd"]
-        )
-        let (_, _, submission, _) = try startDemo(
-            directory,
-            extra: ["--set", "password_source=sasldb,pam"],
-            environment: stack.environment
         )
         for (name, password, code) in [
             ("demo", "demo-password", "235"), ("demo", "pam-password-of-demo", "535"), ("pamuser", "pam-secret", "235"),
@@ -99,14 +87,8 @@ extension DaemonConfigurationTests {
     // MARK: - Threads and delays
 
     func testEventLoopServesOtherSessionsWhileASlowPAMCheckWaits() async throws {
-        let directory = try SinkTestSupport.makeDirectory(self)
         let sleep = try PAMWrapperStack.systemModule("pam_exec.so", "quiet /bin/sleep 3")
-        let stack = try PAMWrapperStack(directory: directory + "/pam", before: [sleep])
-        let (_, _, submission, _) = try startDemo(
-            directory,
-            extra: ["--set", "password_source=pam"],
-            environment: stack.environment
-        )
+        let (_, _, submission, _) = try startPAMDemo(settings: ["password_source=pam"], before: [sleep])
         // Connections are spread over the daemon's event loops in turn (one per core): as many probes as cores, so
         // one of them shares the loop of the session whose PAM check waits.
         let probes = (0..<max(2, ProcessInfo.processInfo.activeProcessorCount)).map { index in
@@ -128,13 +110,10 @@ extension DaemonConfigurationTests {
     }
 
     func testAFullPAMThreadSetAnswers454AtOnce() async throws {
-        let directory = try SinkTestSupport.makeDirectory(self)
         let sleep = try PAMWrapperStack.systemModule("pam_exec.so", "quiet /bin/sleep 3")
-        let stack = try PAMWrapperStack(directory: directory + "/pam", before: [sleep])
-        let (_, _, submission, _) = try startDemo(
-            directory,
-            extra: ["--set", "password_source=pam", "--set", "pam_threads=1"],
-            environment: stack.environment
+        let (_, _, submission, _) = try startPAMDemo(
+            settings: ["password_source=pam", "pam_threads=1"],
+            before: [sleep]
         )
         let results = try await smtplibSessions(
             port: submission,
@@ -149,14 +128,8 @@ extension DaemonConfigurationTests {
     }
 
     func testPAMFailureDelayIsNotSleptOnThePAMThread() async throws {
-        let directory = try SinkTestSupport.makeDirectory(self)
         let delay = try PAMWrapperStack.systemModule("pam_faildelay.so", "delay=8000000")
-        let stack = try PAMWrapperStack(directory: directory + "/pam", before: [delay])
-        let (_, _, submission, _) = try startDemo(
-            directory,
-            extra: ["--set", "password_source=pam"],
-            environment: stack.environment
-        )
+        let (_, _, submission, _) = try startPAMDemo(settings: ["password_source=pam"], before: [delay])
         let results = try await smtplibSessions(
             port: submission,
             [.init(name: "wrong", login: "pamuser", password: "wrong-secret", start: 0)]
@@ -168,7 +141,23 @@ extension DaemonConfigurationTests {
         XCTAssertLessThan(wrong.seconds, 4, "PAM's failure delay was slept")
     }
 
-    // MARK: - Clients
+    // MARK: - Daemon and clients
+
+    /// Starts the demo with `settings` (`key=value`) and a pam_matrix stack of `accounts` behind the `before` lines,
+    /// preloaded into the daemon alone.
+    private func startPAMDemo(
+        settings: [String],
+        before: [String] = [],
+        accounts: [String] = PAMWrapperStack.accounts
+    ) throws -> (Process, Pipe, Int, Int) {
+        let directory = try SinkTestSupport.makeDirectory(self)
+        let stack = try PAMWrapperStack(directory: directory + "/pam", before: before, accounts: accounts)
+        return try startDemo(
+            directory,
+            extra: settings.flatMap { ["--set", $0] },
+            environment: stack.environment
+        )
+    }
 
     /// swaks through AUTH on `port` (`--tls` for STARTTLS, `--tlsc` for implicit TLS); its transcript.
     private func swaks(
