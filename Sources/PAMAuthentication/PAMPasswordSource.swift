@@ -3,10 +3,10 @@ import SASLMechanisms
 import ServerKit
 
 /// Checks passwords with the system's PAM stack, as `saslauthd -a pam` and Dovecot's `passdb pam` do: a second
-/// ``PasswordSource`` for PLAIN and LOGIN, besides the credential store.
+/// `PasswordSource` for PLAIN and LOGIN, besides the credential store.
 ///
-/// Each check is one PAM transaction (``PAMTransaction``) on a thread of this source's own bounded set: at most
-/// ``threads`` run at once, and a check beyond them fails at once with ``SASLFailure/temporary(reason:)`` (the client
+/// Each check is one PAM transaction (`pam_start` to `pam_end`) on a thread of this source's own bounded set: at most
+/// ``threads`` run at once, and a check beyond them fails at once with `SASLFailure.temporary(reason:)` (the client
 /// hears 454 and tries later), so a slow PAM stack can neither block an event loop nor build a queue without end. The
 /// delay PAM modules ask for after a failure is not slept on those threads; the server's own pause after a failed
 /// AUTH, which holds no thread, takes its place.
@@ -43,7 +43,7 @@ public struct PAMPasswordSource: PasswordSource {
     /// A password holding a NUL byte (possible through LOGIN) is refused without asking PAM, which takes C strings and
     /// would check only the part before it.
     ///
-    /// - Throws: ``SASLFailure/temporary(reason:)`` when PAM cannot decide (`PAM_AUTHINFO_UNAVAIL`, a broken stack).
+    /// - Throws: `SASLFailure.temporary(reason:)` when PAM cannot decide (`PAM_AUTHINFO_UNAVAIL`, a broken stack).
     public func verify(password: [UInt8], name: String) throws(SASLFailure) -> Bool {
         guard !password.contains(0), !name.utf8.contains(0) else { return false }
         switch PAMTransaction(service: service).check(name: name, password: password).verdict {
@@ -58,7 +58,7 @@ public struct PAMPasswordSource: PasswordSource {
 
     /// Runs `check` on one of this source's threads.
     ///
-    /// - Throws: ``SASLFailure/temporary(reason:)`` when all ``threads`` are busy.
+    /// - Throws: `SASLFailure.temporary(reason:)` when all ``threads`` are busy.
     public func run<Result: Sendable>(_ check: @escaping @Sendable () -> Result) async throws(SASLFailure) -> Result {
         do throws(BoundedBlockingWork.Busy) {
             return try await work.run(check)
