@@ -76,6 +76,15 @@ final class PasswordSourceOrderTests: XCTestCase {
         XCTAssertEqual(source.names, ["bob", "carol"])
     }
 
+    func testStoreThenExternalNeverHandsADisabledStoreUserToTheOtherSource() throws {
+        let source = RecordingSource(accounts: ["alice": "system-password-of-alice"])
+        let fixture = try fixture(.storeThenExternal, source: source)
+        try CredentialStore(backend: fixture.backend).disable(fixture.user("alice"))
+        XCTAssertFalse(succeeded(plain("alice", "system-password-of-alice", fixture.context)))
+        XCTAssertFalse(succeeded(plain("alice", "store-secret", fixture.context)))
+        XCTAssertEqual(source.names, [])
+    }
+
     func testLoginMechanismUsesTheOtherSourceToo() throws {
         let context = try fixture(.external).context
         var mechanism = LoginMechanism(context: context)

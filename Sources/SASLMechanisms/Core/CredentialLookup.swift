@@ -12,10 +12,24 @@ public protocol CredentialLookup: Sendable {
     /// plaintext a real user costs a PBKDF2 run of ``SecretPolicy/scramIterations``, and an unknown name must too, or
     /// the answer time tells a remote guesser which names exist.
     var secretPolicy: SecretPolicy { get }
+
+    /// Whether the store holds `user` at all, disabled users included: with ``PasswordSourceOrder/storeThenExternal``
+    /// such a user is the store's alone, so disabling it there is never undone by another source knowing the name.
+    ///
+    /// - Throws: when the store cannot be read.
+    func holds(_ user: UserID) throws -> Bool
+}
+
+extension CredentialLookup {
+    /// Whether `user` has secrets: a lookup that cannot tell a disabled user apart.
+    public func holds(_ user: UserID) throws -> Bool { !(try secrets(for: user)).isEmpty }
 }
 
 extension CredentialStore: CredentialLookup {
     public func secrets(for user: UserID) throws -> UserSecrets { try secrets(of: user) }
+
+    /// `CredentialStore.exists(_:)`: active or disabled login secrets.
+    public func holds(_ user: UserID) throws -> Bool { try exists(user) }
 
     /// ``CredentialStore/policy``: what this store writes.
     public var secretPolicy: SecretPolicy { policy }

@@ -7,7 +7,8 @@ extension SASLServerContext {
     /// The sources are those of ``passwordSourceOrder``. In the store, unknown and disabled users have no secrets;
     /// the password is then checked against a stand-in shaped like the store's secrets
     /// (``CredentialLookup/secretPolicy``), so they cost what a real user costs, and the answer is `false` whatever it
-    /// says. With ``PasswordSourceOrder/storeThenExternal`` such a user goes to ``passwordSource`` instead.
+    /// says. With ``PasswordSourceOrder/storeThenExternal`` a name the store does not hold at all (not even disabled)
+    /// goes to ``passwordSource`` instead.
     ///
     /// - Throws: ``SASLFailure/temporary(reason:)`` when the store cannot be read, or the other source cannot answer
     ///   (or is missing).
@@ -15,7 +16,9 @@ extension SASLServerContext {
         if passwordSourceOrder == .external { return try verifyExternally(password: password, for: user) }
         let secrets = try secrets(for: user)
         guard !secrets.isEmpty else {
-            if passwordSourceOrder == .storeThenExternal { return try verifyExternally(password: password, for: user) }
+            if passwordSourceOrder == .storeThenExternal, try !storeHolds(user) {
+                return try verifyExternally(password: password, for: user)
+            }
             _ = PasswordCheck.dummySecrets(for: user, policy: lookup.secretPolicy).verify(password: password)
             return false
         }
@@ -35,6 +38,14 @@ extension SASLServerContext {
             SASLMechanismFactory.passwordMechanisms.contains(type(of: mechanism).name)
         else { return nil }
         return passwordSource
+    }
+
+    private func storeHolds(_ user: UserID) throws(SASLFailure) -> Bool {
+        do {
+            return try lookup.holds(user)
+        } catch {
+            throw .temporary(reason: "the credential store could not be read: \(error)")
+        }
     }
 
     private func verifyExternally(password: [UInt8], for user: UserID) throws(SASLFailure) -> Bool {

@@ -25,7 +25,7 @@ public struct SMTPServerConfiguration: Sendable {
         /// What the client gets on this port.
         public var kind: Kind
         /// Which sources check the passwords of PLAIN and LOGIN on this port; with
-        /// ``PasswordSourceOrder/external`` only those two are offered. The session configuration's
+        /// `PasswordSourceOrder.external` only those two are offered. The session configuration's
         /// `SASLServerContext/passwordSource` is the source besides the store.
         public var passwordSourceOrder: PasswordSourceOrder
 
