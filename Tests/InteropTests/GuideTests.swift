@@ -10,12 +10,12 @@ import Glibc
 /// by `/bin/sh -e` with `sasldb` and `sasl-smtpd` first on `PATH`, the system paths it names (`/etc/`, `/root/`)
 /// moved under a temporary folder, and the few substitutions each test lists (addresses, ports, the user's name).
 final class GuideTests: XCTestCase {
-    private static let docs = URL(fileURLWithPath: #filePath)
+    static let docs = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Docs")
 
     /// The marked block `name` of `guide`, its indentation removed; fails the test when the guide lost it.
-    private func block(_ name: String, of guide: String) throws -> String {
+    func block(_ name: String, of guide: String) throws -> String {
         let text = try String(contentsOf: Self.docs.appendingPathComponent(guide), encoding: .utf8)
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let marker = try XCTUnwrap(
@@ -32,7 +32,7 @@ final class GuideTests: XCTestCase {
     }
 
     /// A folder standing for the root of a host: `etc/` and `root/` under it.
-    private func host() throws -> String {
+    func host() throws -> String {
         let root = try TestSupport.temporaryDirectory(for: self).path
         XCTAssertEqual(chmod(root, 0o755), 0)
         for directory in ["etc", "root"] { XCTAssertEqual(mkdir(root + "/" + directory, 0o755), 0) }
@@ -40,7 +40,7 @@ final class GuideTests: XCTestCase {
     }
 
     /// A folder of links named `sasldb` and `sasl-smtpd` to the built programs, to put first on `PATH`.
-    private func binaries() throws -> String {
+    func binaries() throws -> String {
         let directory = try TestSupport.temporaryDirectory(for: self).path
         let built = URL(fileURLWithPath: TestSupport.sasldb).deletingLastPathComponent()
         for name in ["sasldb", "sasl-smtpd"] {

@@ -46,6 +46,13 @@ struct PAMWrapperStack {
             atomically: true,
             encoding: .utf8
         )
+        // libpam reads the fallback service too, and complains on the daemon's standard error when it is missing.
+        let deny = "\(found)/security/pam_deny.so"
+        try "auth required \(deny)\naccount required \(deny)\n".write(
+            toFile: directory + "/pam.d/other",
+            atomically: true,
+            encoding: .utf8
+        )
     }
 
     /// The multiarch directory holding `libpam_wrapper.so`.
