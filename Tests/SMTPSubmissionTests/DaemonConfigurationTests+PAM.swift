@@ -47,24 +47,48 @@ extension DaemonConfigurationTests {
         XCTAssertTrue(right.contains("250 AUTH PLAIN LOGIN\n") || right.contains("250-AUTH PLAIN LOGIN\n"), right)
         let login = try await swaks(smtps, "--tlsc", login: "pamuser", password: "pam-secret", mechanism: "LOGIN")
         XCTAssertTrue(login.contains("<~  235 "), login)
-        for (name, password) in [
+        for (index, (name, password)) in [
             ("pamuser", "wrong-secret"), ("nosuchuser", "pam-secret"), ("imaponly", "imap-secret"),
             // The sasldb user is not in PAM: on this listener the database is not asked.
             ("demo@demo.local", "demo-password"),
-        ] {
-            let refused = try await swaks(smtps, "--tlsc", login: name, password: password)
+        ].enumerated() {
+            // Each from an address of its own, so that the pauses failures earn an address do not add up.
+            let refused = try await swaks(
+                smtps,
+                "--tlsc",
+                login: name,
+                password: password,
+                from: "127.0.0.\(index + 2)"
+            )
             XCTAssertTrue(refused.contains("<~* 535 5.7.8"), "\(name): \(refused)")
         }
         // STARTTLS on the submission port still checks sasldb alone.
         let stored = try await swaks(submission, "--tls", login: "demo@demo.local", password: "demo-password")
         XCTAssertTrue(stored.contains("<~  235 "), stored)
         XCTAssertTrue(stored.contains("CRAM-MD5"), stored)
-        let notStored = try await swaks(submission, "--tls", login: "pamuser", password: "pam-secret")
+        let notStored = try await swaks(
+            submission,
+            "--tls",
+            login: "pamuser",
+            password: "pam-secret",
+            from: "127.0.0.9"
+        )
         XCTAssertTrue(notStored.contains("<~* 535 5.7.8"), notStored)
+
+        // A reload keeps the PAM source the daemon started with.
+        kill(daemon.processIdentifier, SIGHUP)
+        var log = ""
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, !log.contains("msg=reloaded") {
+            log += String(decoding: errors.fileHandleForReading.availableData, as: UTF8.self)
+        }
+        XCTAssertTrue(log.contains("msg=reloaded"), log)
+        let reloaded = try await swaks(smtps, "--tlsc", login: "pamuser", password: "pam-secret")
+        XCTAssertTrue(reloaded.contains("<~  235 "), reloaded)
 
         kill(daemon.processIdentifier, SIGTERM)
         daemon.waitUntilExit()
-        let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        log += String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         XCTAssertTrue(log.contains("sasl.user=pamuser@demo.local"), log)
         for secret in ["pam-secret", "wrong-secret", "imap-secret"] { XCTAssertFalse(log.contains(secret), log) }
     }
@@ -159,20 +183,22 @@ extension DaemonConfigurationTests {
         )
     }
 
-    /// swaks through AUTH on `port` (`--tls` for STARTTLS, `--tlsc` for implicit TLS); its transcript.
+    /// swaks through AUTH on `port` (`--tls` for STARTTLS, `--tlsc` for implicit TLS), from the loopback address
+    /// `from`; its transcript.
     private func swaks(
         _ port: Int,
         _ tls: String,
         login: String,
         password: String,
-        mechanism: String = "PLAIN"
+        mechanism: String = "PLAIN",
+        from: String = "127.0.0.1"
     ) async throws -> String {
         guard let swaks = ProcessRunner.which("swaks") else { throw XCTSkip("swaks is not installed") }
         let result = await runProcess(
             swaks,
             [
                 "--server", "127.0.0.1:\(port)", tls, "--auth", mechanism, "--auth-user", login, "--auth-password",
-                password, "--quit-after", "AUTH", "--timeout", "30",
+                password, "--quit-after", "AUTH", "--timeout", "30", "--local-interface", from,
             ],
             timeout: 60
         )
