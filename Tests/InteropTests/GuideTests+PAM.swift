@@ -7,19 +7,8 @@ extension GuideTests {
     func testAuthenticationGuidePAMSettingsAreAcceptedAndItsStackIsTheShippedOne() throws {
         let bin = try binaries()
         let root = try host()
-        let configuration = root + "/etc/sasl-smtpd.conf"
         let settings = try block("pam-smtps", of: "authentication.md")
-        try """
-        hostname = mail.example.org
-        submission_listen =
-        plain_listen = 127.0.0.1:0
-        require_tls = no
-        mechanisms_without_tls = CRAM-MD5
-        sasldb_path = \(root)/etc/sasldb2
-        sink = maildir:\(root)/Maildir
-        user =
-        \(settings)
-        """.write(toFile: configuration, atomically: true, encoding: .utf8)
+        let configuration = try plainConfiguration(root: root, extra: settings)
         let checked = try TestSupport.run(bin + "/sasl-smtpd", ["--config", configuration, "--check-config"])
         XCTAssertEqual(checked.status, 0, checked.stderrText)
         for line in settings.split(separator: "\n") {

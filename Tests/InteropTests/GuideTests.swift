@@ -273,9 +273,9 @@ final class GuideTests: XCTestCase {
 
     // MARK: - Password change
 
-    func testPasswordServicesTurnOffAsThePasswordChangeGuideSays() throws {
-        let bin = try binaries()
-        let root = try host()
+    /// Writes `etc/sasl-smtpd.conf` under `root`: one plain loopback listener, CRAM-MD5 in the clear, the database and
+    /// spool under `root`, then `extra`; returns its path.
+    func plainConfiguration(root: String, extra: String = "") throws -> String {
         let configuration = root + "/etc/sasl-smtpd.conf"
         try """
         hostname = mail.example.org
@@ -286,8 +286,15 @@ final class GuideTests: XCTestCase {
         sasldb_path = \(root)/etc/sasldb2
         sink = maildir:\(root)/Maildir
         user =
-
+        \(extra)
         """.write(toFile: configuration, atomically: true, encoding: .utf8)
+        return configuration
+    }
+
+    func testPasswordServicesTurnOffAsThePasswordChangeGuideSays() throws {
+        let bin = try binaries()
+        let root = try host()
+        let configuration = try plainConfiguration(root: root)
         let before = try TestSupport.run(bin + "/sasl-smtpd", ["--config", configuration, "--check-config"])
         XCTAssertTrue(before.stdoutText.contains("poppassd_listen =\n"), before.stdoutText)
         XCTAssertTrue(before.stdoutText.contains("passwd_socket = /run/sasl-smtpd/passwd.sock"), before.stdoutText)

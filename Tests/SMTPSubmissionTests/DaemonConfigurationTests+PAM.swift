@@ -76,13 +76,7 @@ extension DaemonConfigurationTests {
         XCTAssertTrue(notStored.contains("<~* 535 5.7.8"), notStored)
 
         // A reload keeps the PAM source the daemon started with.
-        kill(daemon.processIdentifier, SIGHUP)
-        var log = ""
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline, !log.contains("msg=reloaded") {
-            log += String(decoding: errors.fileHandleForReading.availableData, as: UTF8.self)
-        }
-        XCTAssertTrue(log.contains("msg=reloaded"), log)
+        var log = reload(daemon, errors)
         let reloaded = try await swaks(smtps, "--tlsc", login: "pamuser", password: "pam-secret")
         XCTAssertTrue(reloaded.contains("<~  235 "), reloaded)
 

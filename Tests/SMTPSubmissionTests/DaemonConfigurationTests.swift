@@ -430,6 +430,20 @@ final class DaemonConfigurationTests: XCTestCase {
         XCTAssertTrue(result.stdout.contains("ESMTP< 535 "), result.stdout)
     }
 
+    /// Sends SIGHUP to `daemon` and reads its standard error until it logged the reload (20 seconds at most);
+    /// returns what it read.
+    @discardableResult
+    func reload(_ daemon: Process, _ errors: Pipe) -> String {
+        kill(daemon.processIdentifier, SIGHUP)
+        var log = ""
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, !log.contains("msg=reloaded") {
+            log += String(decoding: errors.fileHandleForReading.availableData, as: UTF8.self)
+        }
+        XCTAssertTrue(log.contains("msg=reloaded"), log)
+        return log
+    }
+
     func testSIGHUPReloadsMechanismsAndSIGTERMStopsGracefully() throws {
         let directory = try SinkTestSupport.makeDirectory(self)
         let (process, errors, _, smtps) = try startDemo(directory)
@@ -441,13 +455,7 @@ final class DaemonConfigurationTests: XCTestCase {
             atomically: true,
             encoding: .utf8
         )
-        kill(process.processIdentifier, SIGHUP)
-        var log = ""
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline, !log.contains("msg=reloaded") {
-            log += String(decoding: errors.fileHandleForReading.availableData, as: UTF8.self)
-        }
-        XCTAssertTrue(log.contains("msg=reloaded"), log)
+        reload(process, errors)
         let refused = try run(
             [
                 "smtp-test", "--port", String(smtps), "--tls", "--insecure", "--mechanism", "CRAM-MD5", "--user",
