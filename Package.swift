@@ -216,6 +216,10 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "PAMAuthenticationTests",
+            dependencies: ["PAMAuthentication", "CPAM"]
+        ),
+        .testTarget(
             name: "SASLClientTests",
             dependencies: ["SASLClient", "SASLMechanisms", "SASLDB"]
         ),
