@@ -32,9 +32,16 @@ extension DaemonConfigurationTests {
         let unusable = try run(["--config", configuration, "--check-config", "--set", "password_source=pam"])
         XCTAssertEqual(unusable.status, 1, unusable.stderr)
         XCTAssertTrue(unusable.stderr.contains("serves only PLAIN and LOGIN"), unusable.stderr)
-        let misspelt = try run(["--config", configuration, "--check-config", "--set", "password_source=shadow"])
-        XCTAssertEqual(misspelt.status, 1, misspelt.stderr)
-        XCTAssertTrue(misspelt.stderr.contains("expected sasldb, pam or sasldb,pam"), misspelt.stderr)
+        for (setting, expected) in [
+            ("password_source=shadow", "expected sasldb, pam or sasldb,pam"),
+            ("password_source_smtps=pam,sasldb", "expected sasldb, pam or sasldb,pam"),
+            ("pam_service=/etc/pam.d/other", "expected a PAM service name"),
+            ("pam_threads=0", "expected a whole number from 1 to 256"),
+        ] {
+            let refused = try run(["--config", configuration, "--check-config", "--set", setting])
+            XCTAssertEqual(refused.status, 1, setting)
+            XCTAssertTrue(refused.stderr.contains(expected), "\(setting): \(refused.stderr)")
+        }
     }
 
     // MARK: - Right, wrong and unknown

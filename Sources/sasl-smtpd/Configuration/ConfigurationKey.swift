@@ -222,7 +222,7 @@ extension DaemonConfiguration {
         )
     }
 
-    private static func number(
+    static func number(
         _ name: String,
         _ field: WritableKeyPath<DaemonConfiguration, Int> & Sendable,
         _ range: ClosedRange<Int>,

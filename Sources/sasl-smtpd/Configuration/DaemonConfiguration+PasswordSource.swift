@@ -43,17 +43,7 @@ extension DaemonConfiguration {
                 },
                 render: { $0.passwordSources.pamService }
             ),
-            ConfigurationKey(
-                name: "pam_threads",
-                needsRestart: true,
-                apply: { configuration, value throws(ConfigurationError) in
-                    guard let number = Int(value), (1...256).contains(number) else {
-                        throw ConfigurationError("expected a whole number from 1 to 256")
-                    }
-                    configuration.passwordSources.pamThreads = number
-                },
-                render: { String($0.passwordSources.pamThreads) }
-            ),
+            number("pam_threads", \.passwordSources.pamThreads, 1...256, needsRestart: true),
         ]
 
     /// A listener of `kind` on `address`, checking passwords in the order its kind's key says.
