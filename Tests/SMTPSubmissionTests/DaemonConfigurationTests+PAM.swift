@@ -26,7 +26,24 @@ extension DaemonConfigurationTests {
         XCTAssertEqual(mixed.status, 0, mixed.stderr)
         XCTAssertTrue(mixed.stdout.contains("password_source = sasldb,pam\n"), mixed.stdout)
         XCTAssertTrue(mixed.stdout.contains("password_source_plain = pam\n"), mixed.stdout)
-        XCTAssertTrue(mixed.stderr.contains("password_source_plain = pam: CRAM-MD5 need stored secrets"), mixed.stderr)
+        XCTAssertTrue(
+            mixed.stderr.contains(
+                "password_source_plain = pam: the listeners of password_source_plain do not offer "
+                    + "CRAM-MD5, which need stored secrets"
+            ),
+            mixed.stderr
+        )
+
+        // Served as a user outside group shadow, pam_unix could not read the system passwords.
+        let unprivileged = try run([
+            "--config", configuration, "--check-config", "--set", "password_source=sasldb,pam", "--set",
+            "user=nobody",
+        ])
+        XCTAssertTrue(
+            unprivileged.stderr.contains("user nobody (groups nogroup) cannot read it, so pam_unix refuses"),
+            unprivileged.stderr
+        )
+        XCTAssertTrue(unprivileged.stderr.contains("adduser nobody shadow"), unprivileged.stderr)
 
         // The file's plain listener offers CRAM-MD5 and SCRAM-SHA-256 only: nothing PAM can check.
         let unusable = try run(["--config", configuration, "--check-config", "--set", "password_source=pam"])

@@ -93,8 +93,8 @@ extension DaemonConfiguration {
             let dropped = mechanisms.filter { !SASLMechanismFactory.passwordMechanisms.contains($0) }
             if !dropped.isEmpty {
                 warnings.append(
-                    "\(setting) = pam: \(dropped.joined(separator: " ")) need stored secrets and are not offered on "
-                        + "the listeners of \(key)"
+                    "\(setting) = pam: the listeners of \(key) do not offer \(dropped.joined(separator: " ")), "
+                        + "which need stored secrets"
                 )
             }
         }

@@ -64,6 +64,7 @@ struct ConfigurationCheck {
             errors.append("sink \(configuration.sink): \(path) is not an executable file")
         }
         errors += Self.userProblems(configuration, identity: identity)
+        warnings += Self.pamWarnings(configuration, identity: identity)
 
         print(configuration.effectiveText)
         // As comments, so the output still reads as a configuration file.
