@@ -155,11 +155,11 @@ extension DaemonConfiguration {
             },
             render: { $0.logLevel.rawValue }
         ),
-    ]
+    ] + dovecotAuthKeys
 
     // MARK: - Kinds of keys
 
-    private static func text(
+    static func text(
         _ name: String,
         _ field: WritableKeyPath<DaemonConfiguration, String> & Sendable,
         nonEmpty: Bool,
@@ -180,7 +180,7 @@ extension DaemonConfiguration {
     }
 
     /// An absolute path; with `emptyMeans`, an empty value is allowed too and means that (the feature is off).
-    private static func path(
+    static func path(
         _ name: String,
         _ field: WritableKeyPath<DaemonConfiguration, String> & Sendable,
         emptyMeans: String? = nil,
@@ -219,7 +219,7 @@ extension DaemonConfiguration {
         )
     }
 
-    private static func number(
+    static func number(
         _ name: String,
         _ field: WritableKeyPath<DaemonConfiguration, Int> & Sendable,
         _ range: ClosedRange<Int>,
@@ -238,7 +238,7 @@ extension DaemonConfiguration {
         )
     }
 
-    private static func listen(
+    static func listen(
         _ name: String,
         _ field: WritableKeyPath<DaemonConfiguration, [ListenAddress]> & Sendable
     ) -> ConfigurationKey {
@@ -252,7 +252,7 @@ extension DaemonConfiguration {
         )
     }
 
-    private static func mechanisms(
+    static func mechanisms(
         _ name: String,
         _ field: WritableKeyPath<DaemonConfiguration, [String]> & Sendable
     ) -> ConfigurationKey {

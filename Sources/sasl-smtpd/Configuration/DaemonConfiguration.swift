@@ -58,6 +58,7 @@ struct DaemonConfiguration: Equatable, Sendable {
     var user = "sasl-smtpd"
     var group = ""
     var logLevel = Logger.Level.info
+    var dovecotAuth = DovecotAuthSettings()
 
     /// The database file (`sasldb_path`).
     var sasldbPath: String {

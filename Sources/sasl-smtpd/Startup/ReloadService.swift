@@ -1,4 +1,5 @@
 @preconcurrency import Dispatch
+import AuthService
 import Logging
 import PasswordService
 import SMTPSubmission
@@ -25,6 +26,8 @@ struct ReloadService: Service {
     let identity: RunIdentity?
     let server: SMTPServer
     let passwordServer: PoppassdServer?
+    /// The Dovecot auth socket's server: new connections take the new store, realm and mechanisms.
+    let dovecotServer: DovecotAuthServer?
     /// Whether a privileged writer makes the changes: it keeps the database, realm and policy it was started with.
     let passwordWriterInUse: Bool
     /// The root reader of the certificate and key, when the daemon has dropped root.
@@ -101,6 +104,7 @@ struct ReloadService: Service {
             }
             server.updateSessionConfiguration(configuration.sessionConfiguration(loginMap: loginMap))
             passwordServer?.updateChanger(changer)
+            dovecotServer?.update(configuration.dovecotConnectionConfiguration)
         } catch {
             logger.error("reload failed, configuration kept", metadata: ["detail": .string(error.message)])
             return
