@@ -2,7 +2,7 @@ import Logging
 import SASLMechanisms
 
 /// What a ``DovecotAuthConnection`` asks its driver to do, in order.
-enum DovecotAuthAction: Sendable {
+public enum DovecotAuthAction: Sendable {
     /// Write this line (LF included).
     case send([UInt8])
     /// Run a mechanism step off the event loop and report it with ``DovecotAuthConnection/stepCompleted(id:mechanism:step:now:)``.
@@ -16,34 +16,34 @@ enum DovecotAuthAction: Sendable {
 }
 
 /// A mechanism step to run for request ``id``.
-struct DovecotStepRequest: Sendable {
+public struct DovecotStepRequest: Sendable {
     /// The request.
-    var id: UInt32
+    public var id: UInt32
     /// The mechanism state; the driver runs `step` on a copy and returns the copy.
-    var mechanism: any SASLServerMechanism
+    public var mechanism: any SASLServerMechanism
     /// The decoded response (`nil`: no initial response).
-    var response: [UInt8]?
+    public var response: [UInt8]?
     /// The client's address (`rip=`), whose earlier failures delay the first step; `nil` for a later step.
-    var delayedAddress: String?
+    public var delayedAddress: String?
 
     /// Overwrites the response with zeros once the step has run (it may hold a password), in the storage every copy
     /// shares.
-    func eraseResponse() {
+    public func eraseResponse() {
         response?.overwriteSharedStorageWithZeros()
     }
 }
 
 /// A failed request, answered after the delay the failure earns.
-struct DovecotFailure: Sendable {
+public struct DovecotFailure: Sendable {
     /// The `FAIL` line.
-    var line: [UInt8]
+    public var line: [UInt8]
     /// Whether the failure counts against the client and the account (a wrong password does, a broken request
     /// does not) and is answered after a pause.
-    var counted: Bool
+    public var counted: Bool
     /// The client's address (`rip=`), when the request gave one.
-    var remoteAddress: String?
+    public var remoteAddress: String?
     /// The account the login names (`name@realm`), when the mechanism parsed one.
-    var account: String?
+    public var account: String?
     /// A keyed fingerprint of login and password (PLAIN, LOGIN), so a retried saved password counts once.
-    var fingerprint: [UInt8]?
+    public var fingerprint: [UInt8]?
 }

@@ -121,7 +121,7 @@ public struct DovecotAuthConnection: Sendable {
     /// - Parameters:
     ///   - line: the line.
     ///   - now: the current time, for the request's deadline.
-    mutating func receive(_ line: [UInt8], now: NIODeadline) -> [DovecotAuthAction] {
+    public mutating func receive(_ line: [UInt8], now: NIODeadline) -> [DovecotAuthAction] {
         guard !closed else { return [] }
         let parsed: DovecotClientLine
         do throws(DovecotClientLine.Refusal) {
@@ -151,7 +151,7 @@ public struct DovecotAuthConnection: Sendable {
     }
 
     /// The line was longer than ``maximumLineLength``, or could not be read.
-    mutating func lineRefused(_ reason: String) -> [DovecotAuthAction] {
+    public mutating func lineRefused(_ reason: String) -> [DovecotAuthAction] {
         guard !closed else { return [] }
         return close(reason)
     }
@@ -241,7 +241,7 @@ public struct DovecotAuthConnection: Sendable {
     ///   - mechanism: the mechanism after the step (it carries the exchange's state).
     ///   - step: what the step returned.
     ///   - now: the current time, for the deadline of the next response.
-    mutating func stepCompleted(
+    public mutating func stepCompleted(
         id: UInt32,
         mechanism: any SASLServerMechanism,
         step: SASLStep,
@@ -302,7 +302,7 @@ public struct DovecotAuthConnection: Sendable {
 
     /// Forgets the requests whose client has not sent its next response in time (Postfix forgets a request its client
     /// cancelled, never telling us), answering each with `FAIL`, which Postfix ignores for an id it no longer waits for.
-    mutating func expireRequests(now: NIODeadline) -> [DovecotAuthAction] {
+    public mutating func expireRequests(now: NIODeadline) -> [DovecotAuthAction] {
         let expired = requests.filter { $0.value.mechanism != nil && $0.value.deadline <= now }
         var actions: [DovecotAuthAction] = []
         for (id, request) in expired.sorted(by: { $0.key < $1.key }) {
@@ -313,7 +313,7 @@ public struct DovecotAuthConnection: Sendable {
     }
 
     /// The connection is closing: the mechanisms' password material is erased.
-    mutating func end() {
+    public mutating func end() {
         closed = true
         for request in requests.values { request.mechanism?.eraseRetryMaterial() }
         requests = [:]
