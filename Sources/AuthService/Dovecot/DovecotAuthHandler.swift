@@ -39,10 +39,11 @@ final class DovecotAuthHandler: ChannelInboundHandler {
     private let environment: Environment
     private var logger: Logger
     private var context: ChannelHandlerContext?
-    private var sweep: RepeatedTask?
+    private var sweep: Scheduled<Void>?
     /// Steps and delayed answers in flight; graceful shutdown waits for them.
     private var pendingWork = 0
     private var quiescing = false
+    private var finished = false
 
     init(connection: DovecotAuthConnection, environment: Environment, connectionID: UInt32) {
         self.connection = connection
@@ -63,13 +64,17 @@ final class DovecotAuthHandler: ChannelInboundHandler {
     }
 
     private func started(context: ChannelHandlerContext) {
-        guard sweep == nil else { return }
+        guard sweep == nil, !finished else { return }
         write(connection.start(), context: context)
         context.flush()
-        let loop = context.eventLoop
-        let interval = environment.sweepInterval
-        sweep = loop.assumeIsolated().scheduleRepeatedTask(initialDelay: interval, delay: interval) { [self] _ in
+        scheduleSweep(context: context)
+    }
+
+    /// Looks for orphaned requests every ``Environment/sweepInterval`` while the connection lives.
+    private func scheduleSweep(context: ChannelHandlerContext) {
+        sweep = context.eventLoop.assumeIsolated().scheduleTask(in: environment.sweepInterval) { [self] in
             perform(connection.expireRequests(now: .now()))
+            if let context = self.context, sweep != nil { scheduleSweep(context: context) }
         }
     }
 
@@ -110,6 +115,7 @@ final class DovecotAuthHandler: ChannelInboundHandler {
     }
 
     private func finish() {
+        finished = true
         sweep?.cancel()
         sweep = nil
         connection.end()

@@ -19,9 +19,10 @@ extension DaemonRunner {
                 for: identity
             )
         }
+        let serverConfiguration = try configuration.dovecotServerConfiguration()
         do throws(DovecotAuthError) {
             return try DovecotAuthServer(
-                configuration: configuration.dovecotServerConfiguration(),
+                configuration: serverConfiguration,
                 clientFailures: clientFailures,
                 accountFailures: accountFailures,
                 logger: logger
