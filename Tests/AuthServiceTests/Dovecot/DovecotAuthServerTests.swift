@@ -72,7 +72,7 @@ final class DovecotAuthServerTests: XCTestCase {
 
     func testPlainLoginOverTheSocketAnswersOKAndAWrongPasswordFAIL() async throws {
         let store = try makeStore()
-        try store.setPassword(Array("secret".utf8), for: UserID(parsing: "alice@example.org", defaultRealm: nil))
+        try store.setPassword(Array("secret".utf8), for: UserID(parsing: "alice@example.org", defaultRealm: "example.org"))
         let tracker = AuthFailureTracker()
         let path = socketPath
         try await withServer(store: store, tracker: tracker) {
@@ -96,7 +96,7 @@ final class DovecotAuthServerTests: XCTestCase {
 
     func testAChangedPasswordWorksAtTheNextRequest() async throws {
         let store = try makeStore()
-        let alice = try UserID(parsing: "alice@example.org", defaultRealm: nil)
+        let alice = try UserID(parsing: "alice@example.org", defaultRealm: "example.org")
         try store.setPassword(Array("old-secret".utf8), for: alice)
         let path = socketPath
         try await withServer(store: store) {

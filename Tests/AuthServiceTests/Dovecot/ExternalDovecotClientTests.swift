@@ -42,7 +42,7 @@ final class ExternalDovecotClientTests: XCTestCase {
         var configuration = StoreConfiguration()
         configuration.location = .file(path: directory + "/sasldb2")
         let store = StoreFactory.makeStore(configuration)
-        try store.setPassword(Array(Self.password.utf8), for: UserID(parsing: Self.login, defaultRealm: nil))
+        try store.setPassword(Array(Self.password.utf8), for: UserID(parsing: Self.login, defaultRealm: "example.org"))
         let context = SASLServerContext(lookup: store, hostName: "mail.example.org", defaultRealm: "example.org")
         let policy = MechanismPolicy(enabled: ["PLAIN", "LOGIN"], allowedWithoutTLS: ["PLAIN", "LOGIN"])
         let server = try DovecotAuthServer(

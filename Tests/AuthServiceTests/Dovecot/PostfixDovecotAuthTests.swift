@@ -35,7 +35,7 @@ final class PostfixDovecotAuthTests: XCTestCase {
             scramIterations: 4096
         )
         let store = StoreFactory.makeStore(configuration)
-        try store.setPassword(Array(Self.password.utf8), for: UserID(parsing: Self.login, defaultRealm: nil))
+        try store.setPassword(Array(Self.password.utf8), for: UserID(parsing: Self.login, defaultRealm: "example.org"))
         self.store = store
     }
 
@@ -108,7 +108,7 @@ final class PostfixDovecotAuthTests: XCTestCase {
     }
 
     /// swaks through Postfix: STARTTLS, AUTH, MAIL FROM `from`, RCPT, QUIT.
-    private func swaks(
+    private static func swaks(
         port: Int,
         mechanism: String,
         password: String = PostfixDovecotAuthTests.password,
@@ -133,7 +133,7 @@ final class PostfixDovecotAuthTests: XCTestCase {
         let postfix = try await startPostfix()
         try await serving(try makeServer(for: postfix)) {
             for mechanism in ["PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5"] {
-                let (status, transcript) = try await swaks(port: postfix.port, mechanism: mechanism)
+                let (status, transcript) = try await Self.swaks(port: postfix.port, mechanism: mechanism)
                 XCTAssertEqual(status, 0, "\(mechanism):\n\(transcript)\n\(postfix.log())")
                 XCTAssertTrue(transcript.contains("<~  235 "), "\(mechanism):\n\(transcript)")
             }
@@ -163,7 +163,7 @@ final class PostfixDovecotAuthTests: XCTestCase {
     func testWrongPasswordGets535WithAGenericText() async throws {
         let postfix = try await startPostfix()
         try await serving(try makeServer(for: postfix)) {
-            let (status, transcript) = try await swaks(port: postfix.port, mechanism: "PLAIN", password: "wrong")
+            let (status, transcript) = try await Self.swaks(port: postfix.port, mechanism: "PLAIN", password: "wrong")
             XCTAssertNotEqual(status, 0)
             XCTAssertTrue(
                 transcript.contains("<~* 535 5.7.8 Error: authentication failed: Authentication failed"),
@@ -175,9 +175,9 @@ final class PostfixDovecotAuthTests: XCTestCase {
     func testSenderLoginMismatchUsesTheLoginWeReturn() async throws {
         let postfix = try await startPostfix()
         try await serving(try makeServer(for: postfix)) {
-            let own = try await swaks(port: postfix.port, mechanism: "PLAIN")
+            let own = try await Self.swaks(port: postfix.port, mechanism: "PLAIN")
             XCTAssertEqual(own.status, 0, own.transcript)
-            let other = try await swaks(port: postfix.port, mechanism: "PLAIN", from: "bob@example.org")
+            let other = try await Self.swaks(port: postfix.port, mechanism: "PLAIN", from: "bob@example.org")
             XCTAssertNotEqual(other.status, 0)
             XCTAssertTrue(
                 other.transcript.contains("Sender address rejected: not owned by user \(Self.login)"),
@@ -190,12 +190,12 @@ final class PostfixDovecotAuthTests: XCTestCase {
         let store = try XCTUnwrap(store)
         let postfix = try await startPostfix()
         try await serving(try makeServer(for: postfix)) {
-            let before = try await swaks(port: postfix.port, mechanism: "PLAIN")
+            let before = try await Self.swaks(port: postfix.port, mechanism: "PLAIN")
             XCTAssertEqual(before.status, 0, before.transcript)
-            try store.setPassword(Array("a new password 2".utf8), for: UserID(parsing: Self.login, defaultRealm: nil))
-            let old = try await swaks(port: postfix.port, mechanism: "PLAIN")
+            try store.setPassword(Array("a new password 2".utf8), for: UserID(parsing: Self.login, defaultRealm: "example.org"))
+            let old = try await Self.swaks(port: postfix.port, mechanism: "PLAIN")
             XCTAssertNotEqual(old.status, 0, old.transcript)
-            let new = try await swaks(port: postfix.port, mechanism: "PLAIN", password: "a new password 2")
+            let new = try await Self.swaks(port: postfix.port, mechanism: "PLAIN", password: "a new password 2")
             XCTAssertEqual(new.status, 0, new.transcript)
         }
     }
@@ -203,12 +203,13 @@ final class PostfixDovecotAuthTests: XCTestCase {
     func testRestartingServerUnderLoadGives454NotCrashes() async throws {
         let postfix = try await startPostfix()
         try await serving(try makeServer(for: postfix)) {
-            let warm = try await swaks(port: postfix.port, mechanism: "PLAIN")
+            let warm = try await Self.swaks(port: postfix.port, mechanism: "PLAIN")
             XCTAssertEqual(warm.status, 0, warm.transcript)
         }
         // The server is gone (its socket removed): Postfix's held connection is dropped, a reconnect fails.
         let results = try await withThrowingTaskGroup(of: (Int32, String).self) { group in
-            for _ in 0..<4 { group.addTask { try await self.swaks(port: postfix.port, mechanism: "PLAIN") } }
+            let port = postfix.port
+            for _ in 0..<4 { group.addTask { try await Self.swaks(port: port, mechanism: "PLAIN") } }
             return try await group.reduce(into: []) { $0.append($1) }
         }
         for (status, transcript) in results {
@@ -216,7 +217,7 @@ final class PostfixDovecotAuthTests: XCTestCase {
             XCTAssertTrue(transcript.contains("<~* 454 4.7.0 Temporary authentication failure"), transcript)
         }
         try await serving(try makeServer(for: postfix)) {
-            let again = try await swaks(port: postfix.port, mechanism: "PLAIN")
+            let again = try await Self.swaks(port: postfix.port, mechanism: "PLAIN")
             XCTAssertEqual(again.status, 0, "Postfix reconnects to the new server:\n\(again.transcript)")
         }
         XCTAssertFalse(postfix.log().contains("fatal:"), postfix.log())
