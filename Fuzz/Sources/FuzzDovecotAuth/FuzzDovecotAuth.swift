@@ -1,3 +1,4 @@
+import AuthService
 // The Dovecot authentication protocol's server state machine (`DovecotAuthConnection`), driven the way its handler
 // drives it.
 //
@@ -16,7 +17,6 @@ import FuzzSupport
 import NIOCore
 import SASLDB
 import SASLMechanisms
-import AuthService
 
 private let configuration = DovecotAuthConnection.Configuration(
     context: Fixture.context,

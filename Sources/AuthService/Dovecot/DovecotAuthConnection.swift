@@ -182,10 +182,20 @@ public struct DovecotAuthConnection: Sendable {
                 digestHosts: configuration.digestHosts
             )
         else {
-            return fail(id: auth.id, request: request, reason: "mechanism \(name) not enabled for \(service)", counted: false)
+            return fail(
+                id: auth.id,
+                request: request,
+                reason: "mechanism \(name) not enabled for \(service)",
+                counted: false
+            )
         }
         guard policy.permits(name, overTLS: auth.secured) else {
-            return fail(id: auth.id, request: request, reason: "mechanism \(name) needs a secured connection", counted: false)
+            return fail(
+                id: auth.id,
+                request: request,
+                reason: "mechanism \(name) needs a secured connection",
+                counted: false
+            )
         }
         var response: [UInt8]?
         if let initial = auth.initialResponse {
@@ -197,7 +207,12 @@ public struct DovecotAuthConnection: Sendable {
                 response = []
             } else {
                 guard let decoded = Base64.decode(bytes: initial) else {
-                    return fail(id: auth.id, request: request, reason: "invalid base64 in the initial response", counted: false)
+                    return fail(
+                        id: auth.id,
+                        request: request,
+                        reason: "invalid base64 in the initial response",
+                        counted: false
+                    )
                 }
                 response = decoded
             }
@@ -206,7 +221,12 @@ public struct DovecotAuthConnection: Sendable {
         requests[auth.id] = request
         return [
             .runStep(
-                DovecotStepRequest(id: auth.id, mechanism: mechanism, response: response, delayedAddress: auth.remoteAddress)
+                DovecotStepRequest(
+                    id: auth.id,
+                    mechanism: mechanism,
+                    response: response,
+                    delayedAddress: auth.remoteAddress
+                )
             )
         ]
     }
@@ -352,7 +372,9 @@ public struct DovecotAuthConnection: Sendable {
 
     private mutating func close(_ reason: String) -> [DovecotAuthAction] {
         end()
-        return [.log(.notice, "auth client dropped", ["reason": .string(LogText.clean(reason))]), .close(reason: reason)]
+        return [
+            .log(.notice, "auth client dropped", ["reason": .string(LogText.clean(reason))]), .close(reason: reason),
+        ]
     }
 
     private func metadata(_ request: Request, mechanism: (any SASLServerMechanism)?) -> Logger.Metadata {

@@ -156,7 +156,9 @@ final class DovecotAuthHandler: ChannelInboundHandler {
 
     private func runStep(_ request: DovecotStepRequest, context: ChannelHandlerContext) {
         let delay = request.delayedAddress.map(startDelay(for:)) ?? .zero
-        guard delay > .zero || !(environment.threadPool == nil || request.mechanism.stepIsImmediate(for: request.response))
+        guard
+            delay > .zero
+                || !(environment.threadPool == nil || request.mechanism.stepIsImmediate(for: request.response))
         else {
             var mechanism = request.mechanism
             let step = mechanism.step(request.response)
@@ -186,7 +188,14 @@ final class DovecotAuthHandler: ChannelInboundHandler {
                 let reason = "the authentication worker is unavailable: \(error)"
                 completed = StepOutcome(mechanism: request.mechanism, step: .failure(.temporary(reason: reason)))
             }
-            perform(connection.stepCompleted(id: request.id, mechanism: completed.mechanism, step: completed.step, now: .now()))
+            perform(
+                connection.stepCompleted(
+                    id: request.id,
+                    mechanism: completed.mechanism,
+                    step: completed.step,
+                    now: .now()
+                )
+            )
             closeIfIdle()
         }
     }

@@ -86,7 +86,8 @@ enum DovecotClientLine: Sendable, Equatable {
 
     /// A decimal number of at most 10 digits that fits 32 bits.
     private static func number(_ field: ArraySlice<UInt8>) -> UInt32? {
-        guard !field.isEmpty, field.count <= 10, field.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+        guard !field.isEmpty, field.count <= 10,
+            field.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
         else { return nil }
         return UInt32(String(decoding: field, as: UTF8.self))
     }

@@ -17,7 +17,10 @@ struct ConfigurationKey: Sendable {
 
 extension DaemonConfiguration {
     /// Every key, in the order of `sasl-smtpd(8)` and of `--check-config`.
-    static let keys: [ConfigurationKey] = [
+    static let keys = coreKeys + dovecotAuthKeys
+
+    /// The keys of the daemon itself and of its SMTP and password services.
+    private static let coreKeys: [ConfigurationKey] = [
         text("hostname", \.hostname, nonEmpty: true),
         listen("submission_listen", \.submissionListen),
         listen("smtps_listen", \.smtpsListen),
@@ -155,7 +158,7 @@ extension DaemonConfiguration {
             },
             render: { $0.logLevel.rawValue }
         ),
-    ] + dovecotAuthKeys
+    ]
 
     // MARK: - Kinds of keys
 

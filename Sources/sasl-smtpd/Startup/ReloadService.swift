@@ -1,5 +1,5 @@
-@preconcurrency import Dispatch
 import AuthService
+@preconcurrency import Dispatch
 import Logging
 import PasswordService
 import SMTPSubmission

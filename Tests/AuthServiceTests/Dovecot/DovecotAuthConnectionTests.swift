@@ -111,7 +111,10 @@ final class DovecotAuthConnectionTests: XCTestCase {
         driver.send("CONT\t10\t" + DovecotTestDriver.base64("alice"))
         driver.send("CONT\t10\t" + DovecotTestDriver.base64("wrong"))
         driver.send("CONT\t11\t" + DovecotTestDriver.base64("secret"))
-        XCTAssertEqual(driver.sent.suffix(2), ["FAIL\t10\treason=Authentication failed", "OK\t11\tuser=alice@example.org"])
+        XCTAssertEqual(
+            driver.sent.suffix(2),
+            ["FAIL\t10\treason=Authentication failed", "OK\t11\tuser=alice@example.org"]
+        )
     }
 
     func testDuplicateIdClosesTheConnection() throws {
@@ -124,7 +127,9 @@ final class DovecotAuthConnectionTests: XCTestCase {
     }
 
     func testBrokenIdsCloseTheConnection() throws {
-        for line in ["AUTH", "AUTH\tx\tPLAIN", "AUTH\t0\tPLAIN", "AUTH\t99999999999\tPLAIN", "AUTH\t1", "CONT\tx\tAA=="] {
+        for line in [
+            "AUTH", "AUTH\tx\tPLAIN", "AUTH\t0\tPLAIN", "AUTH\t99999999999\tPLAIN", "AUTH\t1", "CONT\tx\tAA==",
+        ] {
             var driver = try DovecotTestDriver()
             driver.send(line)
             XCTAssertNotNil(driver.closed, line)
@@ -163,8 +168,14 @@ final class DovecotAuthConnectionTests: XCTestCase {
         driver.send(bytes: Array("AUTH\t1\tPLAIN\tservice=sm\u{1}1tp\trip=1\u{1}t2\tsecured".utf8))
         // `sm\001tp` is no service of its own: the standard list applies and the exchange starts.
         XCTAssertEqual(driver.last, "CONT\t1\t")
-        XCTAssertEqual(DovecotTabEscape.unescape(Array("a\u{1}tb\u{1}nc\u{1}rd\u{1}1e\u{1}0".utf8)), Array("a\tb\nc\rd\u{1}e\0".utf8))
-        XCTAssertEqual(DovecotTabEscape.escape(Array("a\tb\nc\rd\u{1}e\0".utf8)), Array("a\u{1}tb\u{1}nc\u{1}rd\u{1}1e\u{1}0".utf8))
+        XCTAssertEqual(
+            DovecotTabEscape.unescape(Array("a\u{1}tb\u{1}nc\u{1}rd\u{1}1e\u{1}0".utf8)),
+            Array("a\tb\nc\rd\u{1}e\0".utf8)
+        )
+        XCTAssertEqual(
+            DovecotTabEscape.escape(Array("a\tb\nc\rd\u{1}e\0".utf8)),
+            Array("a\u{1}tb\u{1}nc\u{1}rd\u{1}1e\u{1}0".utf8)
+        )
     }
 
     func testEmptyRespMeansNoInitialResponseForOldClientsAndEmptyForNewOnes() throws {
@@ -238,7 +249,9 @@ final class DovecotAuthConnectionTests: XCTestCase {
 
     func testCancelAfterSCRAMReadTheSecretsCounts() throws {
         var driver = try DovecotTestDriver()
-        driver.send("AUTH\t1\tSCRAM-SHA-256\tservice=smtp\tsecured\tresp=\(DovecotTestDriver.base64("n,,n=alice,r=abcdefghijkl"))")
+        driver.send(
+            "AUTH\t1\tSCRAM-SHA-256\tservice=smtp\tsecured\tresp=\(DovecotTestDriver.base64("n,,n=alice,r=abcdefghijkl"))"
+        )
         XCTAssertTrue(driver.last?.hasPrefix("CONT\t1\t") == true, "\(driver.sent)")
         driver.send("CONT\t1\t*")
         XCTAssertEqual(driver.last, "FAIL\t1\treason=Authentication failed")

@@ -72,7 +72,10 @@ final class DovecotAuthServerTests: XCTestCase {
 
     func testPlainLoginOverTheSocketAnswersOKAndAWrongPasswordFAIL() async throws {
         let store = try makeStore()
-        try store.setPassword(Array("secret".utf8), for: UserID(parsing: "alice@example.org", defaultRealm: "example.org"))
+        try store.setPassword(
+            Array("secret".utf8),
+            for: UserID(parsing: "alice@example.org", defaultRealm: "example.org")
+        )
         let tracker = AuthFailureTracker()
         let path = socketPath
         try await withServer(store: store, tracker: tracker) {

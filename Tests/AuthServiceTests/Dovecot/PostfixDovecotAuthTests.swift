@@ -191,7 +191,10 @@ final class PostfixDovecotAuthTests: XCTestCase {
         try await serving(try makeServer(for: postfix)) {
             let before = try await Self.swaks(port: postfix.port, mechanism: "PLAIN")
             XCTAssertEqual(before.status, 0, before.transcript)
-            try store.setPassword(Array("a new password 2".utf8), for: UserID(parsing: Self.login, defaultRealm: "example.org"))
+            try store.setPassword(
+                Array("a new password 2".utf8),
+                for: UserID(parsing: Self.login, defaultRealm: "example.org")
+            )
             let old = try await Self.swaks(port: postfix.port, mechanism: "PLAIN")
             XCTAssertNotEqual(old.status, 0, old.transcript)
             let new = try await Self.swaks(port: postfix.port, mechanism: "PLAIN", password: "a new password 2")
