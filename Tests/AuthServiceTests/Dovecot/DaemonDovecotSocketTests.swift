@@ -1,0 +1,130 @@
+import Foundation
+import ServerKitTestSupport
+import XCTest
+
+/// The socket served by the bundled daemon under its configuration: bound as root with the configured owner, group
+/// and mode before the daemon drops to `nobody`, answering `doveadm auth test`, taking a password changed by
+/// `sasldb passwd` at the next request, and reloading on SIGHUP.
+final class DaemonDovecotSocketTests: XCTestCase {
+    private static let login = "alice@example.org"
+
+    private var directory = ""
+
+    override func setUpWithError() throws {
+        guard geteuid() == 0 else { throw XCTSkip("starting the daemon as root to switch to nobody needs root") }
+        guard getpwnam("nobody") != nil, getgrnam("nogroup") != nil else { throw XCTSkip("no nobody / nogroup") }
+        var template = Array("/tmp/sasldb-dovecot-daemon-XXXXXX".utf8CString)
+        guard let created = mkdtemp(&template) else { throw TestSupportError("mkdtemp: errno \(errno)") }
+        directory = String(cString: created)
+        chmod(directory, 0o755)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    private func doveadm(_ password: String) async throws -> ProcessRunner.Result {
+        guard let doveadm = ProcessRunner.which("doveadm") else {
+            if ProcessInfo.processInfo.environment["CI"] == "true" {
+                XCTFail("doveadm (dovecot-core) is missing: .ci/run must provide it")
+            }
+            throw XCTSkip("doveadm (Debian package dovecot-core) is not installed")
+        }
+        return await ProcessRunner.runInBackground(
+            doveadm,
+            [
+                "auth", "test", "-a", directory + "/run/auth", "-x", "service=smtp", "-x", "secured", Self.login,
+                password,
+            ],
+            timeout: 60
+        )
+    }
+
+    /// Runs `sasldb` with `arguments` and `input`, failing on a non-zero status.
+    private func sasldb(_ arguments: [String], input: String) throws {
+        let sasldb = try builtExecutable("sasldb", override: "SASLDB_BIN")
+        let result = ProcessRunner.run(sasldb, arguments, input: Data(input.utf8), timeout: 60)
+        XCTAssertEqual(result.status, 0, result.standardOutput + result.standardError)
+    }
+
+    func testDaemonServesTheSocketWithItsOwnerAndModeAndTakesAPasswordChangedBySasldbPasswd() async throws {
+        let daemon = try builtExecutable("sasl-smtpd", override: "SASL_SMTPD_BIN")
+        let database = directory + "/sasldb2"
+        try sasldb(["add", "-f", database, "--stdin", Self.login], input: "first password 1\n")
+        // nobody reads it, as group sasl reads Debian's /etc/sasldb2.
+        chmod(database, 0o644)
+        try FileManager.default.createDirectory(atPath: directory + "/spool", withIntermediateDirectories: true)
+        chmod(directory + "/spool", 0o777)
+        let configuration = """
+            hostname = mail.example.org
+            default_realm = example.org
+            submission_listen =
+            plain_listen = 127.0.0.1:0
+            require_tls = no
+            mechanisms_without_tls = CRAM-MD5
+            sasldb_path = \(database)
+            sink = maildir:\(directory)/spool/Maildir
+            user = nobody
+            group = nogroup
+            poppassd_listen =
+            passwd_socket =
+            dovecot_auth_socket = \(directory)/run/auth
+            dovecot_auth_owner = nobody
+            dovecot_auth_group = nogroup
+            dovecot_auth_mode = 0660
+
+            """
+        try configuration.write(toFile: directory + "/sasl-smtpd.conf", atomically: true, encoding: .utf8)
+        let log = directory + "/daemon.log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: daemon)
+        process.arguments = ["--config", directory + "/sasl-smtpd.conf"]
+        let handle = FileHandle(forWritingAtPath: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        defer {
+            if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+            process.waitUntilExit()
+        }
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(30)
+        func logText() -> String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+        while !logText().contains("msg=ready"), process.isRunning, clock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        XCTAssertTrue(logText().contains("msg=ready"), logText())
+
+        var status = stat()
+        XCTAssertEqual(lstat(directory + "/run/auth", &status), 0)
+        XCTAssertEqual(status.st_mode & 0o777, 0o660)
+        XCTAssertEqual(status.st_uid, getpwnam("nobody")?.pointee.pw_uid)
+        XCTAssertEqual(status.st_gid, getgrnam("nogroup")?.pointee.gr_gid)
+
+        let good = try await doveadm("first password 1")
+        XCTAssertEqual(good.status, 0, good.standardOutput + good.standardError + logText())
+        XCTAssertTrue(good.standardOutput.contains("user=\(Self.login)"), good.standardOutput)
+        let bad = try await doveadm("wrong")
+        XCTAssertNotEqual(bad.status, 0, bad.standardOutput)
+
+        try sasldb(
+            ["passwd", "-f", database, "--stdin", Self.login],
+            input: "first password 1\nsecond password 2\nsecond password 2\n"
+        )
+        let changed = try await doveadm("second password 2")
+        XCTAssertEqual(changed.status, 0, changed.standardOutput + changed.standardError + logText())
+        let old = try await doveadm("first password 1")
+        XCTAssertNotEqual(old.status, 0, old.standardOutput)
+
+        kill(process.processIdentifier, SIGHUP)
+        while !logText().contains("msg=reloaded"), clock.now < deadline + .seconds(30) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let afterReload = try await doveadm("second password 2")
+        XCTAssertEqual(afterReload.status, 0, afterReload.standardOutput + logText())
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, logText())
+    }
+}
