@@ -241,7 +241,7 @@ extension DaemonConfiguration {
         )
     }
 
-    static func listen(
+    private static func listen(
         _ name: String,
         _ field: WritableKeyPath<DaemonConfiguration, [ListenAddress]> & Sendable
     ) -> ConfigurationKey {

@@ -28,7 +28,19 @@ extension DaemonConfiguration {
             },
             render: { $0.dovecotAuth.mode }
         ),
-        listen("dovecot_auth_listen", \.dovecotAuth.listen),
+        ConfigurationKey(
+            name: "dovecot_auth_listen",
+            needsRestart: true,
+            apply: { configuration, value throws(ConfigurationError) in
+                let addresses = try ListenAddress.parseList(value)
+                // The protocol carries passwords in the clear: never off this machine.
+                for address in addresses where !isLoopbackHost(address.host) {
+                    throw ConfigurationError("\(address) is not a loopback address: the protocol is in the clear")
+                }
+                configuration.dovecotAuth.listen = addresses
+            },
+            render: { $0.dovecotAuth.listen.map(\.description).joined(separator: ", ") }
+        ),
         mechanisms("dovecot_auth_mechanisms", \.dovecotAuth.mechanisms),
         mechanisms("dovecot_auth_mechanisms_without_tls", \.dovecotAuth.mechanismsWithoutTLS),
         ConfigurationKey(

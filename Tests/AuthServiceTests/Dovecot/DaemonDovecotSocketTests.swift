@@ -11,8 +11,6 @@ final class DaemonDovecotSocketTests: XCTestCase {
     private var directory = ""
 
     override func setUpWithError() throws {
-        guard geteuid() == 0 else { throw XCTSkip("starting the daemon as root to switch to nobody needs root") }
-        guard getpwnam("nobody") != nil, getgrnam("nogroup") != nil else { throw XCTSkip("no nobody / nogroup") }
         var template = Array("/tmp/sasldb-dovecot-daemon-XXXXXX".utf8CString)
         guard let created = mkdtemp(&template) else { throw TestSupportError("mkdtemp: errno \(errno)") }
         directory = String(cString: created)
@@ -47,7 +45,36 @@ final class DaemonDovecotSocketTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.standardOutput + result.standardError)
     }
 
+    func testCheckConfigRefusesAListenerOffLoopbackAModeOpenToOthersAndAnUnknownMechanism() throws {
+        let daemon = try builtExecutable("sasl-smtpd", override: "SASL_SMTPD_BIN")
+        let cases = [
+            "dovecot_auth_listen = 0.0.0.0:9999": "is not a loopback address",
+            "dovecot_auth_mode = 0666": "others may not connect",
+            "dovecot_auth_service_mechanisms = smtp: PLAIN NTLM": "unknown mechanism NTLM for smtp",
+            "dovecot_auth_service_mechanisms = PLAIN": "expected service: MECHANISM",
+        ]
+        for (line, message) in cases {
+            try (line + "\n").write(toFile: directory + "/bad.conf", atomically: true, encoding: .utf8)
+            let result = ProcessRunner.run(
+                daemon,
+                ["--config", directory + "/bad.conf", "--check-config"],
+                timeout: 30
+            )
+            XCTAssertNotEqual(result.status, 0, line)
+            XCTAssertTrue(result.standardError.contains(message), "\(line): \(result.standardError)")
+        }
+        let good = "dovecot_auth_service_mechanisms = smtp: PLAIN LOGIN; sieve: scram-sha-256\n"
+        try good.write(toFile: directory + "/good.conf", atomically: true, encoding: .utf8)
+        let result = ProcessRunner.run(daemon, ["--config", directory + "/good.conf", "--check-config"], timeout: 30)
+        XCTAssertTrue(
+            result.standardOutput.contains("dovecot_auth_service_mechanisms = sieve: SCRAM-SHA-256; smtp: PLAIN LOGIN"),
+            result.standardOutput + result.standardError
+        )
+    }
+
     func testDaemonServesTheSocketWithItsOwnerAndModeAndTakesAPasswordChangedBySasldbPasswd() async throws {
+        guard geteuid() == 0 else { throw XCTSkip("starting the daemon as root to switch to nobody needs root") }
+        guard getpwnam("nobody") != nil, getgrnam("nogroup") != nil else { throw XCTSkip("no nobody / nogroup") }
         let daemon = try builtExecutable("sasl-smtpd", override: "SASL_SMTPD_BIN")
         let database = directory + "/sasldb2"
         try sasldb(["add", "-f", database, "--stdin", Self.login], input: "first password 1\n")
