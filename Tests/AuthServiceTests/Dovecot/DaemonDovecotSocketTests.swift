@@ -11,22 +11,12 @@ final class DaemonDovecotSocketTests: XCTestCase {
     private var directory = ""
 
     override func setUpWithError() throws {
-        var template = Array("/tmp/sasldb-dovecot-daemon-XXXXXX".utf8CString)
-        guard let created = mkdtemp(&template) else { throw TestSupportError("mkdtemp: errno \(errno)") }
-        directory = String(cString: created)
-        chmod(directory, 0o755)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(atPath: directory)
+        directory = try makeTestDirectory(for: self)
     }
 
     private func doveadm(_ password: String) async throws -> ProcessRunner.Result {
         guard let doveadm = ProcessRunner.which("doveadm") else {
-            if ProcessInfo.processInfo.environment["CI"] == "true" {
-                XCTFail("doveadm (dovecot-core) is missing: .ci/run must provide it")
-            }
-            throw XCTSkip("doveadm (Debian package dovecot-core) is not installed")
+            try missingPeer("doveadm (Debian package dovecot-core) is not installed")
         }
         return await ProcessRunner.runInBackground(
             doveadm,

@@ -16,26 +16,7 @@ final class DovecotAuthServerTests: XCTestCase {
     private var socketPath: String { directory + "/auth" }
 
     override func setUpWithError() throws {
-        var template = Array("/tmp/sasldb-dovecot-XXXXXX".utf8CString)
-        guard let created = mkdtemp(&template) else { throw XCTSkip("mkdtemp failed") }
-        directory = String(cString: created)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-
-    private func makeStore() throws -> CredentialStore {
-        var configuration = StoreConfiguration()
-        configuration.location = .file(path: directory + "/sasldb2")
-        configuration.secretPolicy = SecretPolicy(
-            plaintext: true,
-            cramMD5: true,
-            digestMD5: true,
-            scram: .sha256,
-            scramIterations: 64
-        )
-        return StoreFactory.makeStore(configuration)
+        directory = try makeTestDirectory(for: self)
     }
 
     /// Runs a server on the socket while `body` runs, then shuts it down gracefully.
@@ -55,27 +36,11 @@ final class DovecotAuthServerTests: XCTestCase {
             clientFailures: tracker,
             logger: Logger(label: "dovecot-test")
         )
-        let group = ServiceGroup(services: [server], logger: Logger(label: "dovecot-test"))
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            _ = try await server.listeningAddresses()
-            do {
-                try await body()
-            } catch {
-                await group.triggerGracefulShutdown()
-                throw error
-            }
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-        }
+        try await serving(server, body)
     }
 
     func testPlainLoginOverTheSocketAnswersOKAndAWrongPasswordFAIL() async throws {
-        let store = try makeStore()
-        try store.setPassword(
-            Array("secret".utf8),
-            for: UserID(parsing: "alice@example.org", defaultRealm: "example.org")
-        )
+        let store = try makeTestStore(in: directory, users: [("alice@example.org", "secret")])
         let tracker = AuthFailureTracker()
         let path = socketPath
         try await withServer(store: store, tracker: tracker) {
@@ -98,9 +63,8 @@ final class DovecotAuthServerTests: XCTestCase {
     }
 
     func testAChangedPasswordWorksAtTheNextRequest() async throws {
-        let store = try makeStore()
+        let store = try makeTestStore(in: directory, users: [("alice@example.org", "old-secret")])
         let alice = try UserID(parsing: "alice@example.org", defaultRealm: "example.org")
-        try store.setPassword(Array("old-secret".utf8), for: alice)
         let path = socketPath
         try await withServer(store: store) {
             let client = try DovecotSocketClient(path: path)
@@ -113,7 +77,7 @@ final class DovecotAuthServerTests: XCTestCase {
     }
 
     func testALineLongerThan16KiBClosesTheConnection() async throws {
-        let store = try makeStore()
+        let store = try makeTestStore(in: directory, users: [])
         let path = socketPath
         try await withServer(store: store) {
             let client = try DovecotSocketClient(path: path)

@@ -20,29 +20,13 @@ final class ExternalDovecotClientTests: XCTestCase {
     private var socketPath: String { directory + "/auth" }
 
     override func setUpWithError() throws {
-        var template = Array("/tmp/sasldb-dovecot-ext-XXXXXX".utf8CString)
-        guard let created = mkdtemp(&template) else { throw TestSupportError("mkdtemp: errno \(errno)") }
-        directory = String(cString: created)
-        chmod(directory, 0o755)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-
-    /// Fails in CI (`.ci/run` provides every peer), skips elsewhere, with `reason`.
-    private func missing(_ reason: String) throws -> Never {
-        if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail("\(reason): .ci/run must provide it") }
-        throw XCTSkip(reason)
+        directory = try makeTestDirectory(for: self)
     }
 
     /// Serves the socket (mode 0666: Exim's `-bh` session may run as its own user) while `body` runs. PLAIN and LOGIN
     /// run without `secured`, since `-bh` has no TLS.
-    private func serving(_ body: () async throws -> Void) async throws {
-        var configuration = StoreConfiguration()
-        configuration.location = .file(path: directory + "/sasldb2")
-        let store = StoreFactory.makeStore(configuration)
-        try store.setPassword(Array(Self.password.utf8), for: UserID(parsing: Self.login, defaultRealm: "example.org"))
+    private func servingOurSocket(_ body: () async throws -> Void) async throws {
+        let store = try makeTestStore(in: directory, users: [(Self.login, Self.password)])
         let context = SASLServerContext(lookup: store, hostName: "mail.example.org", defaultRealm: "example.org")
         let policy = MechanismPolicy(enabled: ["PLAIN", "LOGIN"], allowedWithoutTLS: ["PLAIN", "LOGIN"])
         let server = try DovecotAuthServer(
@@ -53,18 +37,7 @@ final class ExternalDovecotClientTests: XCTestCase {
             ),
             logger: Logger(label: "dovecot-external-test")
         )
-        let group = ServiceGroup(services: [server], logger: Logger(label: "dovecot-external-test"))
-        let task = Task { try await group.run() }
-        _ = try await server.listeningAddresses()
-        do {
-            try await body()
-        } catch {
-            await group.triggerGracefulShutdown()
-            _ = await task.result
-            throw error
-        }
-        await group.triggerGracefulShutdown()
-        try await task.value
+        try await AuthServiceTests.serving(server, body)
     }
 
     // MARK: - Exim
@@ -72,10 +45,12 @@ final class ExternalDovecotClientTests: XCTestCase {
     /// One SMTP session of Exim in `-bh` mode (as from 192.0.2.25) with `commands`; its transcript.
     private func exim(_ commands: [String]) async throws -> String {
         guard let root = ProcessInfo.processInfo.environment["SASLDB_EXIM_DIR"] else {
-            try missing("SASLDB_EXIM_DIR is not set: run scripts/exim-peer.sh DIR and set it to DIR")
+            try missingPeer("SASLDB_EXIM_DIR is not set: run scripts/exim-peer.sh DIR and set it to DIR")
         }
         let wrapper = "/usr/lib/x86_64-linux-gnu/libnss_wrapper.so"
-        guard FileManager.default.fileExists(atPath: wrapper) else { try missing("libnss-wrapper is not installed") }
+        guard FileManager.default.fileExists(atPath: wrapper) else {
+            try missingPeer("libnss-wrapper is not installed")
+        }
         let spool = directory + "/exim"
         try FileManager.default.createDirectory(atPath: spool + "/log", withIntermediateDirectories: true)
         var authenticators = ""
@@ -116,7 +91,7 @@ final class ExternalDovecotClientTests: XCTestCase {
     }
 
     func testEximLogsInWithPLAINAndLOGINThroughOurSocket() async throws {
-        try await serving {
+        try await servingOurSocket {
             let plain = Base64.encode(Array("\0\(Self.login)\0\(Self.password)".utf8))
             let transcript = try await exim(["AUTH PLAIN \(plain)"])
             XCTAssertTrue(transcript.contains("235 Authentication succeeded"), transcript)
@@ -128,7 +103,7 @@ final class ExternalDovecotClientTests: XCTestCase {
     }
 
     func testEximRefusesAWrongPassword() async throws {
-        try await serving {
+        try await servingOurSocket {
             let plain = Base64.encode(Array("\0\(Self.login)\0wrong".utf8))
             let transcript = try await exim(["AUTH PLAIN \(plain)"])
             XCTAssertTrue(transcript.contains("535 Incorrect authentication data"), transcript)
@@ -139,7 +114,7 @@ final class ExternalDovecotClientTests: XCTestCase {
 
     private func doveadm(_ password: String) async throws -> ProcessRunner.Result {
         guard let doveadm = ProcessRunner.which("doveadm") else {
-            try missing("doveadm (Debian package dovecot-core) is not installed")
+            try missingPeer("doveadm (Debian package dovecot-core) is not installed")
         }
         return await ProcessRunner.runInBackground(
             doveadm,
@@ -149,7 +124,7 @@ final class ExternalDovecotClientTests: XCTestCase {
     }
 
     func testDoveadmAuthTestSucceedsAndFails() async throws {
-        try await serving {
+        try await servingOurSocket {
             let good = try await doveadm(Self.password)
             XCTAssertEqual(good.status, 0, good.standardOutput + good.standardError)
             XCTAssertTrue(good.standardOutput.contains("auth succeeded"), good.standardOutput)

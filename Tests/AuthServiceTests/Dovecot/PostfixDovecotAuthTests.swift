@@ -22,25 +22,8 @@ final class PostfixDovecotAuthTests: XCTestCase {
 
     override func setUp() async throws {
         try PostfixInstance.requirePostfix()
-        var template = Array("/tmp/sasldb-dovecot-pf-XXXXXX".utf8CString)
-        guard let created = mkdtemp(&template) else { throw TestSupportError("mkdtemp: errno \(errno)") }
-        directory = String(cString: created)
-        var configuration = StoreConfiguration()
-        configuration.location = .file(path: directory + "/sasldb2")
-        configuration.secretPolicy = SecretPolicy(
-            plaintext: true,
-            cramMD5: true,
-            digestMD5: true,
-            scram: .sha256,
-            scramIterations: 4096
-        )
-        let store = StoreFactory.makeStore(configuration)
-        try store.setPassword(Array(Self.password.utf8), for: UserID(parsing: Self.login, defaultRealm: "example.org"))
-        self.store = store
-    }
-
-    override func tearDown() async throws {
-        try? FileManager.default.removeItem(atPath: directory)
+        directory = try makeTestDirectory(for: self)
+        store = try makeTestStore(in: directory, users: [(Self.login, Self.password)], scramIterations: 4096)
     }
 
     // MARK: - Helpers
@@ -89,22 +72,6 @@ final class PostfixDovecotAuthTests: XCTestCase {
         return try await PostfixInstance.start(mainCF: mainCF) { instance in
             addTeardownBlock { await instance.stop() }
         }
-    }
-
-    /// Runs `body` while `server` serves; stops it gracefully after.
-    private func serving(_ server: DovecotAuthServer, _ body: () async throws -> Void) async throws {
-        let group = ServiceGroup(services: [server], logger: Logger(label: "dovecot-postfix-test"))
-        let task = Task { try await group.run() }
-        _ = try await server.listeningAddresses()
-        do {
-            try await body()
-        } catch {
-            await group.triggerGracefulShutdown()
-            _ = await task.result
-            throw error
-        }
-        await group.triggerGracefulShutdown()
-        try await task.value
     }
 
     /// swaks through Postfix: STARTTLS, AUTH, MAIL FROM `from`, RCPT, QUIT.
