@@ -2,8 +2,8 @@ import Foundation
 import ServerKitTestSupport
 import XCTest
 
-/// The socket served by the bundled daemon under its configuration: bound as root with the configured owner, group
-/// and mode before the daemon drops to `nobody`, answering `doveadm auth test`, taking a password changed by
+/// The socket served by the bundled daemon under its configuration (the guide's lines): bound as root with the
+/// configured owner, group and mode before the daemon drops to `nobody`, answering `doveadm auth test`, taking a password changed by
 /// `sasldb passwd` at the next request, and reloading on SIGHUP.
 final class DaemonDovecotSocketTests: XCTestCase {
     private static let login = "alice@example.org"
@@ -64,7 +64,9 @@ final class DaemonDovecotSocketTests: XCTestCase {
 
     func testDaemonServesTheSocketWithItsOwnerAndModeAndTakesAPasswordChangedBySasldbPasswd() async throws {
         guard geteuid() == 0 else { throw XCTSkip("starting the daemon as root to switch to nobody needs root") }
-        guard getpwnam("nobody") != nil, getgrnam("nogroup") != nil else { throw XCTSkip("no nobody / nogroup") }
+        guard getpwnam("nobody") != nil, getgrnam("nogroup") != nil, let postfix = getpwnam("postfix") else {
+            throw XCTSkip("no account nobody, group nogroup or account postfix (package postfix)")
+        }
         let daemon = try builtExecutable("sasl-smtpd", override: "SASL_SMTPD_BIN")
         let database = directory + "/sasldb2"
         try sasldb(["add", "-f", database, "--stdin", Self.login], input: "first password 1\n")
@@ -72,6 +74,11 @@ final class DaemonDovecotSocketTests: XCTestCase {
         chmod(database, 0o644)
         try FileManager.default.createDirectory(atPath: directory + "/spool", withIntermediateDirectories: true)
         chmod(directory + "/spool", 0o777)
+        // The guide's lines, with the socket in the test's directory instead of Postfix's queue.
+        let guide = try guideBlock("running-beside-postfix.md", "dovecot-conf")
+        XCTAssertEqual(guide.first, "dovecot_auth_socket = /var/spool/postfix/private/auth")
+        let socketLines = guide.joined(separator: "\n")
+            .replacingOccurrences(of: "/var/spool/postfix/private/auth", with: directory + "/run/auth")
         let configuration = """
             hostname = mail.example.org
             default_realm = example.org
@@ -85,11 +92,7 @@ final class DaemonDovecotSocketTests: XCTestCase {
             group = nogroup
             poppassd_listen =
             passwd_socket =
-            dovecot_auth_socket = \(directory)/run/auth
-            dovecot_auth_owner = nobody
-            dovecot_auth_group = nogroup
-            dovecot_auth_mode = 0660
-
+            \(socketLines)
             """
         try configuration.write(toFile: directory + "/sasl-smtpd.conf", atomically: true, encoding: .utf8)
         let log = directory + "/daemon.log"
@@ -116,8 +119,8 @@ final class DaemonDovecotSocketTests: XCTestCase {
         var status = stat()
         XCTAssertEqual(lstat(directory + "/run/auth", &status), 0)
         XCTAssertEqual(status.st_mode & 0o777, 0o660)
-        XCTAssertEqual(status.st_uid, getpwnam("nobody")?.pointee.pw_uid)
-        XCTAssertEqual(status.st_gid, getgrnam("nogroup")?.pointee.gr_gid)
+        XCTAssertEqual(status.st_uid, postfix.pointee.pw_uid)
+        XCTAssertEqual(status.st_gid, getgrnam("postfix")?.pointee.gr_gid)
 
         let good = try await doveadm("first password 1")
         XCTAssertEqual(good.status, 0, good.standardOutput + good.standardError + logText())
