@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "SMTPSubmission", targets: ["SMTPSubmission"]),
         .library(name: "PasswordChange", targets: ["PasswordChange"]),
         .library(name: "PasswordService", targets: ["PasswordService"]),
+        .library(name: "AuthService", targets: ["AuthService"]),
         .library(name: "SASLClient", targets: ["SASLClient"]),
         .library(name: "PAMAuthentication", targets: ["PAMAuthentication"]),
         .executable(name: "sasl-smtpd", targets: ["sasl-smtpd"]),
@@ -105,6 +106,18 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(
+            name: "AuthService",
+            dependencies: [
+                "SASLDB",
+                "SASLMechanisms",
+                "ServerKit",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "sasl-smtpd",
             dependencies: [
@@ -113,6 +126,7 @@ let package = Package(
                 "PasswordChange",
                 "PasswordService",
                 "PAMAuthentication",
+                "AuthService",
                 "SASLDB",
                 "SASLMechanisms",
                 "SASLClient",
@@ -182,6 +196,7 @@ let package = Package(
                 "ServerKit",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Tests/ServerKitTestSupport"
         ),
@@ -243,6 +258,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .testTarget(name: "AuthServiceTests", dependencies: ["AuthService", "SASLDB", "SASLMechanisms", "ServerKit", "ServerKitTestSupport"]),
         .testTarget(
             name: "InteropTests",
             dependencies: ["SASLDB"]

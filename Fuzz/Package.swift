@@ -14,10 +14,14 @@ let fuzzTargets = [
     "FuzzPasswordList",
     "FuzzRecords",
     "FuzzSMTPSession",
+    "FuzzDovecotAuth",
 ]
 
 /// Targets that also drive the SMTP submission session (and so link SMTPSubmission, with its NIO dependencies).
 let smtpTargets: Set<String> = ["FuzzSMTPSession"]
+
+/// Targets that drive a state machine of the authentication sockets (and so link AuthService).
+let authTargets: Set<String> = ["FuzzDovecotAuth"]
 
 let package = Package(
     name: "sasldb-fuzz",
@@ -44,6 +48,7 @@ let package = Package(
                     .product(name: "SASLDB", package: "sasldb"),
                     .product(name: "SASLMechanisms", package: "sasldb"),
                 ] + (smtpTargets.contains(name) ? [.product(name: "SMTPSubmission", package: "sasldb")] : [])
+                    + (authTargets.contains(name) ? [.product(name: "AuthService", package: "sasldb")] : [])
             )
         },
     swiftLanguageModes: [.v6]

@@ -9,6 +9,9 @@ packages=(
   gsasl libauthen-sasl-perl libdigest-hmac-perl   # GNU SASL's and Perl's SASL clients: mechanism peers
   swaks libnet-ssleay-perl libio-socket-ssl-perl curl msmtp openssl   # SMTP clients of the server tests
   postfix                               # an MTA relaying through the server (private instances in the tests)
+  dovecot-core                          # doveadm auth test: a client of the Dovecot auth socket (no dovecot runs)
+  libnss-wrapper libspf2-2              # Exim's binary, taken with apt-get download (it conflicts with postfix), run
+                                        # under nss_wrapper for its compiled-in user Debian-exim; libspf2 it links
   python3 hyperfine                     # interop harness, benchmarks
   mandoc                                # the man pages' linter (scripts/lint-docs.sh)
   libpam0g-dev                          # PAM as a password source (target CPAM)

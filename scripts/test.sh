@@ -23,6 +23,9 @@ swift package generate-documentation $libraries
 status=0
 # A short bounded run of every libFuzzer target (Fuzz/); a long run is `FUZZ_SECONDS=3600 scripts/fuzz.sh TARGET`.
 FUZZ_SECONDS="${FUZZ_SECONDS:-10}" ./scripts/fuzz.sh || status=$?
+# Exim for the Dovecot auth socket's interop tests, unpacked beside the build (it cannot be installed with Postfix).
+export SASLDB_EXIM_DIR="$PWD/.build/exim-peer"
+./scripts/exim-peer.sh "$SASLDB_EXIM_DIR" >/dev/null || status=$?
 swift test --skip-build --parallel --num-workers 2 --disable-swift-testing --xunit-output .build/xunit.xml || status=$?
 # One closing line with the counts, read from the XUnit report (the parallel runner prints none of its own).
 python3 - .build/xunit.xml <<'PY'

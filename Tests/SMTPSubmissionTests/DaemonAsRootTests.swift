@@ -1,5 +1,6 @@
 import Foundation
 import SASLDB
+import ServerKitTestSupport
 import XCTest
 
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
 import Foundation
+import ServerKitTestSupport
 import XCTest
 
 /// Setup 1b of `Docs/running-beside-postfix.md`, as the guide writes it: its `master.cf` lines in a private Postfix

@@ -72,6 +72,23 @@ package enum ProcessRunner {
         )
     }
 
+    /// ``run(_:_:input:environment:timeout:)`` off the cooperative pool, so a blocking wait never starves the tasks of a
+    /// server the test runs in-process.
+    package static func runInBackground(
+        _ executable: String,
+        _ arguments: [String],
+        input: Data? = nil,
+        environment: [String: String]? = nil,
+        timeout: TimeInterval = 60
+    ) async -> Result {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                let result = run(executable, arguments, input: input, environment: environment, timeout: timeout)
+                continuation.resume(returning: result)
+            }
+        }
+    }
+
     /// The path of `tool` on `PATH`, or `nil`.
     package static func which(_ tool: String) -> String? {
         for directory in ["/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin"] {

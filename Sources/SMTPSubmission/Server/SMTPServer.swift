@@ -79,6 +79,9 @@ public final class SMTPServer: Service, Sendable {
     ///     first connection is accepted (clients that connect meanwhile wait in the listen backlog): the place to drop
     ///     root privileges, so that no connection is ever served with them. When it throws, the listeners are closed
     ///     and ``run()`` throws its error.
+    ///   - authFailures: the failed-AUTH counts per client address, given to share them with another service that
+    ///     authenticates the same clients (the Dovecot auth socket); `nil` for counts of this server's own.
+    ///   - accountFailures: the failed-AUTH counts per account, shared the same way; `nil` for this server's own.
     /// - Throws: ``SMTPServerError/tlsRequired`` when a TLS listener has no TLS configuration,
     ///   ``SMTPServerError/tlsUnreadable`` when the certificate or key cannot be used.
     public init(
@@ -88,7 +91,9 @@ public final class SMTPServer: Service, Sendable {
         logger: Logger,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         threadPool: NIOThreadPool = .singleton,
-        beforeAccepting: (@Sendable (_ addresses: [SocketAddress]) async throws -> Void)? = nil
+        beforeAccepting: (@Sendable (_ addresses: [SocketAddress]) async throws -> Void)? = nil,
+        authFailures: AuthFailureTracker? = nil,
+        accountFailures: AuthFailureTracker? = nil
     ) throws(SMTPServerError) {
         let needsTLS = configuration.listeners.contains { $0.kind != .plain }
         var material: ServerTLSMaterial?
@@ -98,9 +103,9 @@ public final class SMTPServer: Service, Sendable {
             throw .tlsRequired("listeners \(configuration.listeners.map { "\($0.host):\($0.port)" }) need TLS")
         }
         self.configuration = configuration
-        self.authFailures = AuthFailureTracker(policy: configuration.authFailurePolicy)
+        self.authFailures = authFailures ?? AuthFailureTracker(policy: configuration.authFailurePolicy)
         self.messageMemory = MessageMemoryBudget(limit: configuration.messageMemoryLimit)
-        self.accountFailures = AuthFailureTracker(policy: configuration.authFailurePolicy)
+        self.accountFailures = accountFailures ?? AuthFailureTracker(policy: configuration.authFailurePolicy)
         self.sink = sink
         self.logger = logger
         self.group = eventLoopGroup

@@ -17,7 +17,7 @@ struct ConfigurationKey: Sendable {
 
 extension DaemonConfiguration {
     /// Every key, in the order of `--check-config`.
-    static let keys: [ConfigurationKey] = generalKeys + passwordSourceKeys
+    static let keys: [ConfigurationKey] = generalKeys + passwordSourceKeys + dovecotAuthKeys
 
     /// The keys declared here, in the order of `sasl-smtpd(8)`; the features in files of their own add theirs.
     private static let generalKeys: [ConfigurationKey] = [
@@ -162,7 +162,7 @@ extension DaemonConfiguration {
 
     // MARK: - Kinds of keys
 
-    private static func text(
+    static func text(
         _ name: String,
         _ field: WritableKeyPath<DaemonConfiguration, String> & Sendable,
         nonEmpty: Bool,
@@ -183,7 +183,7 @@ extension DaemonConfiguration {
     }
 
     /// An absolute path; with `emptyMeans`, an empty value is allowed too and means that (the feature is off).
-    private static func path(
+    static func path(
         _ name: String,
         _ field: WritableKeyPath<DaemonConfiguration, String> & Sendable,
         emptyMeans: String? = nil,
@@ -255,7 +255,7 @@ extension DaemonConfiguration {
         )
     }
 
-    private static func mechanisms(
+    static func mechanisms(
         _ name: String,
         _ field: WritableKeyPath<DaemonConfiguration, [String]> & Sendable
     ) -> ConfigurationKey {

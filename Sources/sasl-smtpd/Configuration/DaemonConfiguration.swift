@@ -60,6 +60,7 @@ struct DaemonConfiguration: Equatable, Sendable {
     var user = "sasl-smtpd"
     var group = ""
     var logLevel = Logger.Level.info
+    var dovecotAuth = DovecotAuthSettings()
 
     /// The database file (`sasldb_path`).
     var sasldbPath: String {

@@ -1,3 +1,4 @@
+import AuthService
 import Logging
 import NIOCore
 import PasswordService
@@ -44,6 +45,13 @@ struct DaemonRunner {
         defer { tlsReader?.stop() }
         let passwordServer = try makePasswordServer(tls: tls, identity: identity, writer: writer)
         let pamSource = configuration.makePAMSource()
+        let clientFailures = AuthFailureTracker(policy: configuration.authFailurePolicy)
+        let accountFailures = AuthFailureTracker(policy: configuration.authFailurePolicy)
+        let dovecotServer = try makeDovecotAuthServer(
+            identity: identity,
+            clientFailures: clientFailures,
+            accountFailures: accountFailures
+        )
         let server: SMTPServer
         do throws(SMTPServerError) {
             server = try SMTPServer(
@@ -54,8 +62,12 @@ struct DaemonRunner {
                 beforeAccepting: { _ in
                     // poppassd's port 106 is privileged too: both servers bind as root before the drop.
                     _ = try await passwordServer?.listeningAddresses()
+                    // Postfix's private/ directory is writable by root and postfix only: bound before the drop too.
+                    _ = try await dovecotServer?.listeningAddresses()
                     dropPrivileges(to: identity, passwordWriterInUse: writer != nil)
-                }
+                },
+                authFailures: clientFailures,
+                accountFailures: accountFailures
             )
         } catch {
             throw ConfigurationError("\(error)")
@@ -66,6 +78,7 @@ struct DaemonRunner {
             identity: identity,
             server: server,
             passwordServer: passwordServer,
+            dovecotServer: dovecotServer,
             passwordWriterInUse: writer != nil,
             tlsReader: tlsReader,
             pamSource: pamSource,
@@ -92,6 +105,16 @@ struct DaemonRunner {
                     successTerminationBehavior: .gracefullyShutdownGroup,
                     failureTerminationBehavior: .gracefullyShutdownGroup,
                     serviceName: "poppassd"
+                )
+            )
+        }
+        if let dovecotServer {
+            services.append(
+                .init(
+                    service: dovecotServer,
+                    successTerminationBehavior: .gracefullyShutdownGroup,
+                    failureTerminationBehavior: .gracefullyShutdownGroup,
+                    serviceName: "dovecot-auth"
                 )
             )
         }

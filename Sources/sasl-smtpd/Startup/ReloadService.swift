@@ -1,3 +1,4 @@
+import AuthService
 @preconcurrency import Dispatch
 import Logging
 import PAMAuthentication
@@ -26,6 +27,8 @@ struct ReloadService: Service {
     let identity: RunIdentity?
     let server: SMTPServer
     let passwordServer: PoppassdServer?
+    /// The Dovecot auth socket's server: new connections take the new store, realm and mechanisms.
+    let dovecotServer: DovecotAuthServer?
     /// Whether a privileged writer makes the changes: it keeps the database, realm and policy it was started with.
     let passwordWriterInUse: Bool
     /// The root reader of the certificate and key, when the daemon has dropped root.
@@ -106,6 +109,7 @@ struct ReloadService: Service {
                 configuration.sessionConfiguration(loginMap: loginMap, passwordSource: pamSource)
             )
             passwordServer?.updateChanger(changer)
+            dovecotServer?.update(configuration.dovecotConnectionConfiguration)
         } catch {
             logger.error("reload failed, configuration kept", metadata: ["detail": .string(error.message)])
             return

@@ -1,39 +1,29 @@
 import Foundation
 import NIOCore
 import NIOPosix
-import ServerKitTestSupport
 import XCTest
 
-/// A private Postfix (Debian's package) that takes mail on a loopback port of its own and relays all of it through
-/// `relayhost`, authenticating with `smtp_sasl_auth_enable`.
+/// A private Postfix (Debian's package) that takes mail on a loopback port of its own, configured by each test (a relay
+/// through the server under test, an smtpd authenticating through our Dovecot auth socket).
 ///
 /// Everything lives in one temporary directory: `main.cf` and `master.cf` (`postfix -c`), the queue, the data
-/// directory, the password map and `maillog_file` (there is no syslog). It changes nothing of the default instance
+/// directory, the test's maps and `maillog_file` (there is no syslog). It changes nothing of the default instance
 /// (it reads only the package's own files in `/etc/postfix`, through `meta_directory`), runs no chroot, listens only
 /// on 127.0.0.1, and delivers nothing locally (`mydestination` is empty). ``stop()`` stops it and removes the
 /// directory; a test calls it from a teardown block, so it runs on failure too.
-final class PostfixInstance: Sendable {
-    /// What Postfix's client authenticates with, and how.
-    struct Client: Sendable {
-        var login: String
-        var password: String
-        /// `smtp_sasl_mechanism_filter`: the one mechanism Postfix may choose, so a test knows which one ran.
-        var mechanism: String
-        /// `hash` (a Berkeley DB file made by `postmap`) or `texthash` (the text file itself).
-        var mapType: String
-    }
+package final class PostfixInstance: Sendable {
+    /// The instance's `myhostname`.
+    package static let hostName = "relay.example.net"
 
-    /// The name the test certificate carries and the server greets with; Postfix must find it in the certificate.
-    static let serverCertificateName = "mail.example.org"
-    static let hostName = "relay.example.net"
+    /// The instance's directory.
+    package let directory: URL
+    /// The port of Postfix's own `smtpd` on 127.0.0.1, where tests connect.
+    package let port: Int
 
-    let directory: URL
-    /// The port of Postfix's own `smtpd` on 127.0.0.1, where tests submit the message to relay.
-    let port: Int
-
-    private var configDirectory: String { directory.appendingPathComponent("etc").path }
+    /// Where `main.cf` and `master.cf` are (`postfix -c`).
+    package var configDirectory: String { directory.appendingPathComponent("etc").path }
     private var pidFile: String { directory.appendingPathComponent("queue/pid/master.pid").path }
-    var logFile: String { directory.appendingPathComponent("maillog").path }
+    package var logFile: String { directory.appendingPathComponent("maillog").path }
 
     private init(directory: URL, port: Int) {
         self.directory = directory
@@ -43,7 +33,7 @@ final class PostfixInstance: Sendable {
     /// Skips the test when Postfix's commands are missing or the test does not run as root (`postfix start` needs
     /// it), with the reason; in CI (`CI=true`) fails it instead, since `.ci/run` installs every peer and runs as root
     /// (as `Tests/InteropTests` treats its peers).
-    static func requirePostfix(file: StaticString = #filePath, line: UInt = #line) throws {
+    package static func requirePostfix(file: StaticString = #filePath, line: UInt = #line) throws {
         var missing = ["postfix", "postqueue", "postmap"].filter { ProcessRunner.which($0) == nil }
             .map { "\($0) (Debian package postfix) is not installed" }
         if geteuid() != 0 { missing.append("starting a Postfix instance needs root") }
@@ -54,21 +44,20 @@ final class PostfixInstance: Sendable {
         throw XCTSkip(reason)
     }
 
-    /// Writes the configuration of a Postfix relaying through `[127.0.0.1]:relayPort` and starts it.
+    /// Writes the configuration (the shared settings plus `mainCF`, the shared services plus `masterCF`) and starts
+    /// Postfix.
     ///
     /// `register` gets the instance as soon as its directory exists, so the caller schedules ``stop()`` (from a
     /// teardown block) before anything else can fail.
     /// - Parameters:
-    ///   - relayPort: The STARTTLS submission port of the server under test.
-    ///   - caFile: The certificate that signs the server's certificate (the self-signed one itself).
-    ///   - client: The login, password and mechanism Postfix uses.
-    ///   - extraServices: `master.cf` lines added to the instance's own (a test's second `smtpd`).
+    ///   - mainCF: `main.cf` lines of the test (relaying, SASL), added to the shared ones.
+    ///   - masterCF: `master.cf` lines added to the instance's own (a test's second `smtpd`).
+    ///   - prepare: called once the configuration is written, before Postfix starts (maps to write and `postmap`).
     ///   - register: Called with the instance before anything can fail, to schedule its ``stop()``.
-    static func start(
-        relayPort: Int,
-        caFile: String,
-        client: Client,
-        extraServices: String = "",
+    package static func start(
+        mainCF: String,
+        masterCF: String = "",
+        prepare: (PostfixInstance) async throws -> Void = { _ in },
         register: (PostfixInstance) -> Void
     ) async throws -> PostfixInstance {
         try requirePostfix()
@@ -77,23 +66,14 @@ final class PostfixInstance: Sendable {
         guard let created = mkdtemp(&template) else { throw TestSupportError("mkdtemp failed: errno \(errno)") }
         let instance = PostfixInstance(directory: URL(fileURLWithPath: String(cString: created)), port: port)
         register(instance)
-        try instance.writeConfiguration(
-            relayPort: relayPort,
-            caFile: caFile,
-            client: client,
-            extraServices: extraServices
-        )
-        if client.mapType == "hash" {
-            try await instance.run("postmap", ["-c", instance.configDirectory, "hash:\(instance.passwordMap)"])
-        }
+        try instance.writeConfiguration(mainCF: mainCF, masterCF: masterCF)
+        try await prepare(instance)
         try await instance.run("postfix", ["-c", instance.configDirectory, "start"])
         try await instance.waitUntilListening()
         return instance
     }
 
-    private var passwordMap: String { directory.appendingPathComponent("etc/sasl_passwd").path }
-
-    private func writeConfiguration(relayPort: Int, caFile: String, client: Client, extraServices: String) throws {
+    private func writeConfiguration(mainCF extra: String, masterCF extraServices: String) throws {
         let root = directory.path
         // The daemons run as the postfix user and reach their directories through this one.
         guard chmod(root, 0o755) == 0 else { throw TestSupportError("chmod \(root): errno \(errno)") }
@@ -101,7 +81,6 @@ final class PostfixInstance: Sendable {
         try manager.createDirectory(atPath: configDirectory, withIntermediateDirectories: true)
         // `postfix start` creates the queue's subdirectories with their owners, but not the queue directory itself.
         try manager.createDirectory(atPath: "\(root)/queue", withIntermediateDirectories: true)
-        let relayhost = "[127.0.0.1]:\(relayPort)"
         let mainCF = """
             compatibility_level = 3.6
             queue_directory = \(root)/queue
@@ -115,24 +94,10 @@ final class PostfixInstance: Sendable {
             inet_interfaces = loopback-only
             inet_protocols = ipv4
             mynetworks = 127.0.0.0/8
-            smtpd_relay_restrictions = permit_mynetworks, reject
             # A deterministic Received header: no reverse lookup of 127.0.0.1.
             smtpd_peername_lookup = no
             # No rewriting of the test's headers; the message already has Date and Message-ID.
             local_header_rewrite_clients =
-            relayhost = \(relayhost)
-            smtp_tls_security_level = secure
-            smtp_tls_CAfile = \(caFile)
-            # The nexthop is the address 127.0.0.1, which Postfix never matches against IP SANs: name the host.
-            smtp_tls_secure_cert_match = \(Self.serverCertificateName)
-            smtp_tls_mandatory_protocols = >=TLSv1.2
-            smtp_tls_loglevel = 1
-            smtp_sasl_auth_enable = yes
-            smtp_sasl_password_maps = \(client.mapType):\(passwordMap)
-            smtp_sasl_mechanism_filter = \(client.mechanism.lowercased())
-            # The default adds noplaintext, which would rule PLAIN out even inside TLS.
-            smtp_sasl_security_options = noanonymous
-            smtp_sasl_tls_security_options = noanonymous
 
             """
         // Debian's master.cf without chroot, local delivery or the optional services; smtpd only on the test's port.
@@ -160,17 +125,12 @@ final class PostfixInstance: Sendable {
             postlog   unix-dgram n  -       n       -       1       postlogd
 
             """
-        try Data(mainCF.utf8).write(to: URL(fileURLWithPath: "\(configDirectory)/main.cf"))
+        try Data((mainCF + extra).utf8).write(to: URL(fileURLWithPath: "\(configDirectory)/main.cf"))
         try Data((masterCF + extraServices).utf8).write(to: URL(fileURLWithPath: "\(configDirectory)/master.cf"))
-        // The smtp client opens the map as root before dropping privileges, so it can stay private.
-        let entry = "\(relayhost) \(client.login):\(client.password)\n"
-        guard
-            manager.createFile(atPath: passwordMap, contents: Data(entry.utf8), attributes: [.posixPermissions: 0o600])
-        else { throw TestSupportError("cannot write \(passwordMap)") }
     }
 
     /// A port that was free a moment ago on 127.0.0.1 (Postfix needs a number; it cannot bind port 0).
-    static func freePort() async throws -> Int {
+    package static func freePort() async throws -> Int {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: "127.0.0.1", port: 0).get()
@@ -198,10 +158,11 @@ final class PostfixInstance: Sendable {
         throw TestSupportError("Postfix did not listen on 127.0.0.1:\(port) within 20 s; log:\n\(log())")
     }
 
+    /// Runs a Postfix command (`postmap`, `postqueue`), failing with its output and the log when it fails.
     @discardableResult
-    private func run(_ tool: String, _ arguments: [String]) async throws -> String {
+    package func run(_ tool: String, _ arguments: [String]) async throws -> String {
         guard let executable = ProcessRunner.which(tool) else { throw TestSupportError("\(tool) is not installed") }
-        let result = await runProcess(executable, arguments, timeout: 60)
+        let result = await ProcessRunner.runInBackground(executable, arguments, timeout: 60)
         guard result.status == 0 else {
             throw TestSupportError(
                 "\(tool) \(arguments.joined(separator: " ")) failed (status \(result.status)): "
@@ -212,12 +173,12 @@ final class PostfixInstance: Sendable {
     }
 
     /// Postfix's log so far (`maillog_file`).
-    func log() -> String {
+    package func log() -> String {
         (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
     }
 
     /// Waits (bounded) until the log contains `text`; returns whether it did.
-    func waitForLog(_ text: String, timeout: Duration = .seconds(60)) async -> Bool {
+    package func waitForLog(_ text: String, timeout: Duration = .seconds(60)) async -> Bool {
         let clock = ContinuousClock()
         let end = clock.now + timeout
         while clock.now < end {
@@ -228,21 +189,21 @@ final class PostfixInstance: Sendable {
     }
 
     /// `postqueue -f`: tries every queued message now, so a deferred one does not wait for the next queue run.
-    func flush() async {
+    package func flush() async {
         _ = try? await run("postqueue", ["-c", configDirectory, "-f"])
     }
 
     /// `postqueue -p`: the messages still in the queue, with the reason each is deferred.
-    func queueListing() async throws -> String {
+    package func queueListing() async throws -> String {
         try await run("postqueue", ["-c", configDirectory, "-p"])
     }
 
     /// Stops Postfix (killing the master if it outlives a graceful stop) and removes the directory.
-    func stop() async {
+    package func stop() async {
         let pid = (try? String(contentsOfFile: pidFile, encoding: .utf8))
             .flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
         if pid != nil, let postfix = ProcessRunner.which("postfix") {
-            _ = await runProcess(postfix, ["-c", configDirectory, "stop"], timeout: 30)
+            _ = await ProcessRunner.runInBackground(postfix, ["-c", configDirectory, "stop"], timeout: 30)
         }
         if let pid, pid > 1 {
             let clock = ContinuousClock()
