@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "SMTPSubmission", targets: ["SMTPSubmission"]),
         .library(name: "PasswordChange", targets: ["PasswordChange"]),
         .library(name: "PasswordService", targets: ["PasswordService"]),
+        .library(name: "AuthService", targets: ["AuthService"]),
         .library(name: "SASLClient", targets: ["SASLClient"]),
         .executable(name: "sasl-smtpd", targets: ["sasl-smtpd"]),
         .executable(name: "sasldb", targets: ["sasldb"]),
@@ -96,6 +97,19 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(
+            name: "AuthService",
+            dependencies: [
+                "SASLDB",
+                "SASLMechanisms",
+                "ServerKit",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(name: "AuthServiceTests", dependencies: ["AuthService", "SASLDB", "SASLMechanisms", "ServerKit", "ServerKitTestSupport"]),
         .executableTarget(
             name: "sasl-smtpd",
             dependencies: [
@@ -103,6 +117,7 @@ let package = Package(
                 "ServerKit",
                 "PasswordChange",
                 "PasswordService",
+                "AuthService",
                 "SASLDB",
                 "SASLMechanisms",
                 "SASLClient",

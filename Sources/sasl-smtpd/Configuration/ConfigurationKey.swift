@@ -155,11 +155,11 @@ extension DaemonConfiguration {
             },
             render: { $0.logLevel.rawValue }
         ),
-    ]
+    ] + saslauthdKeys
 
     // MARK: - Kinds of keys
 
-    private static func text(
+    static func text(
         _ name: String,
         _ field: WritableKeyPath<DaemonConfiguration, String> & Sendable,
         nonEmpty: Bool,

@@ -55,6 +55,10 @@ struct DaemonConfiguration: Equatable, Sendable {
     var passwordMinLength = PasswordPolicy.defaultMinimumLength
     var passwordMaxLength = PasswordPolicy.defaultMaximumLength
     var passwordCommonList = ""
+    /// Off unless set: the saslauthd sockets and the group and mode of the directories that guard them.
+    var saslauthdSocket: [String] = []
+    var saslauthdSocketGroup = ""
+    var saslauthdSocketMode = 0o710
     var user = "sasl-smtpd"
     var group = ""
     var logLevel = Logger.Level.info

@@ -1,3 +1,4 @@
+import AuthService
 import Logging
 import NIOCore
 import PasswordService
@@ -43,6 +44,7 @@ struct DaemonRunner {
         let tlsReader = try startTLSReader(identity: identity)
         defer { tlsReader?.stop() }
         let passwordServer = try makePasswordServer(tls: tls, identity: identity, writer: writer)
+        let saslauthd = LateValue<SaslauthdServer>()
         let server: SMTPServer
         do throws(SMTPServerError) {
             server = try SMTPServer(
@@ -53,18 +55,22 @@ struct DaemonRunner {
                 beforeAccepting: { _ in
                     // poppassd's port 106 is privileged too: both servers bind as root before the drop.
                     _ = try await passwordServer?.listeningAddresses()
+                    _ = try await saslauthd.value?.listeningAddresses()
                     dropPrivileges(to: identity, passwordWriterInUse: writer != nil)
                 }
             )
         } catch {
             throw ConfigurationError("\(error)")
         }
+        let saslauthdServer = try makeSaslauthdServer(identity: identity, failures: server.authFailures)
+        saslauthd.set(saslauthdServer)
         let reload = ReloadService(
             source: source,
             startup: configuration,
             identity: identity,
             server: server,
             passwordServer: passwordServer,
+            saslauthdServer: saslauthdServer,
             passwordWriterInUse: writer != nil,
             tlsReader: tlsReader,
             logger: logger
@@ -90,6 +96,16 @@ struct DaemonRunner {
                     successTerminationBehavior: .gracefullyShutdownGroup,
                     failureTerminationBehavior: .gracefullyShutdownGroup,
                     serviceName: "poppassd"
+                )
+            )
+        }
+        if let saslauthdServer {
+            services.append(
+                .init(
+                    service: saslauthdServer,
+                    successTerminationBehavior: .gracefullyShutdownGroup,
+                    failureTerminationBehavior: .gracefullyShutdownGroup,
+                    serviceName: "saslauthd"
                 )
             )
         }

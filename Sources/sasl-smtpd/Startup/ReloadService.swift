@@ -1,3 +1,4 @@
+import AuthService
 @preconcurrency import Dispatch
 import Logging
 import PasswordService
@@ -25,6 +26,7 @@ struct ReloadService: Service {
     let identity: RunIdentity?
     let server: SMTPServer
     let passwordServer: PoppassdServer?
+    let saslauthdServer: SaslauthdServer?
     /// Whether a privileged writer makes the changes: it keeps the database, realm and policy it was started with.
     let passwordWriterInUse: Bool
     /// The root reader of the certificate and key, when the daemon has dropped root.
@@ -101,6 +103,7 @@ struct ReloadService: Service {
             }
             server.updateSessionConfiguration(configuration.sessionConfiguration(loginMap: loginMap))
             passwordServer?.updateChanger(changer)
+            saslauthdServer?.authenticator.updateContext(configuration.saslauthdContext)
         } catch {
             logger.error("reload failed, configuration kept", metadata: ["detail": .string(error.message)])
             return
