@@ -14,10 +14,14 @@ let fuzzTargets = [
     "FuzzPasswordList",
     "FuzzRecords",
     "FuzzSMTPSession",
+    "FuzzSaslauthdRequest",
 ]
 
 /// Targets that also drive the SMTP submission session (and so link SMTPSubmission, with its NIO dependencies).
 let smtpTargets: Set<String> = ["FuzzSMTPSession"]
+
+/// Targets that drive the authentication service's parsers (and so link AuthService).
+let authTargets: Set<String> = ["FuzzSaslauthdRequest"]
 
 let package = Package(
     name: "sasldb-fuzz",
@@ -44,6 +48,7 @@ let package = Package(
                     .product(name: "SASLDB", package: "sasldb"),
                     .product(name: "SASLMechanisms", package: "sasldb"),
                 ] + (smtpTargets.contains(name) ? [.product(name: "SMTPSubmission", package: "sasldb")] : [])
+                    + (authTargets.contains(name) ? [.product(name: "AuthService", package: "sasldb")] : [])
             )
         },
     swiftLanguageModes: [.v6]

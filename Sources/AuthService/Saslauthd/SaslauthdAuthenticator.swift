@@ -53,7 +53,10 @@ public final class SaslauthdAuthenticator: Sendable {
         if verdict == .refused, let failures, let key {
             failures.recordFailure(
                 from: key,
-                fingerprint: CredentialFingerprint.of(login: request.login + [0] + request.realm, password: request.password)
+                fingerprint: CredentialFingerprint.of(
+                    login: request.login + [0] + request.realm,
+                    password: request.password
+                )
             )
         }
         return verdict

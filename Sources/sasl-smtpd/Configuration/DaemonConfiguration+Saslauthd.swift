@@ -19,3 +19,14 @@ extension DaemonConfiguration {
         SASLServerContext(lookup: StoreFactory.makeStore(store), hostName: hostname, defaultRealm: effectiveRealm)
     }
 }
+
+extension DaemonConfiguration {
+    /// Checks the saslauthd sockets against the other socket of the daemon.
+    ///
+    /// - Throws: ``ConfigurationError`` when a saslauthd socket is also the password socket.
+    func validateSaslauthd() throws(ConfigurationError) {
+        if !passwdSocket.isEmpty, saslauthdSocket.contains(passwdSocket) {
+            throw ConfigurationError("saslauthd_socket \(passwdSocket) is also passwd_socket: give each its own path")
+        }
+    }
+}

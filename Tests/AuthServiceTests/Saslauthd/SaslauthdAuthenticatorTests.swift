@@ -13,7 +13,10 @@ final class SaslauthdAuthenticatorTests: XCTestCase {
         directory = NSTemporaryDirectory() + "saslauthd-auth-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
         store = CredentialStore(backend: FileBackend(path: directory + "/sasldb2"))
-        try store.setPassword(Array("right".utf8), for: UserID(authid: Array("alice".utf8), realm: Array("example.org".utf8)))
+        try store.setPassword(
+            Array("right".utf8),
+            for: UserID(authid: Array("alice".utf8), realm: Array("example.org".utf8))
+        )
     }
 
     override func tearDownWithError() throws {
@@ -24,7 +27,12 @@ final class SaslauthdAuthenticatorTests: XCTestCase {
         SASLServerContext(lookup: lookup, hostName: "mail.example.org", defaultRealm: "example.org")
     }
 
-    private func request(_ login: String, _ password: String, realm: String = "", address: String? = nil)
+    private func request(
+        _ login: String,
+        _ password: String,
+        realm: String = "",
+        address: String? = nil
+    )
         -> SaslauthdRequest
     {
         SaslauthdRequest(
@@ -39,8 +47,14 @@ final class SaslauthdAuthenticatorTests: XCTestCase {
     func testRightPasswordIsAcceptedWithTheRealmLibsaslSplitOff() {
         let alice = UserID(authid: Array("alice".utf8), realm: Array("example.org".utf8))
         let context = context(store)
-        XCTAssertEqual(SaslauthdAuthenticator.check(request("alice", "right", realm: "example.org"), context: context), .accepted(alice))
-        XCTAssertEqual(SaslauthdAuthenticator.check(request("alice@example.org", "right"), context: context), .accepted(alice))
+        XCTAssertEqual(
+            SaslauthdAuthenticator.check(request("alice", "right", realm: "example.org"), context: context),
+            .accepted(alice)
+        )
+        XCTAssertEqual(
+            SaslauthdAuthenticator.check(request("alice@example.org", "right"), context: context),
+            .accepted(alice)
+        )
         XCTAssertEqual(SaslauthdAuthenticator.check(request("alice", "right"), context: context), .accepted(alice))
     }
 
@@ -51,7 +65,10 @@ final class SaslauthdAuthenticatorTests: XCTestCase {
             SaslauthdAuthenticator.check(request("alice@example.org", "right", realm: "example.org"), context: context),
             .refused
         )
-        XCTAssertEqual(SaslauthdAuthenticator.check(request("alice", "right", realm: "example.net"), context: context), .refused)
+        XCTAssertEqual(
+            SaslauthdAuthenticator.check(request("alice", "right", realm: "example.net"), context: context),
+            .refused
+        )
     }
 
     func testWrongPasswordUnknownUserAndBadNamesGetOneAnswer() {
@@ -72,14 +89,23 @@ final class SaslauthdAuthenticatorTests: XCTestCase {
         try verifiers.setPassword(Array("bobs password".utf8), for: bob)
         XCTAssertNil(try verifiers.secrets(of: bob).plaintext)
         let context = context(verifiers)
-        XCTAssertEqual(SaslauthdAuthenticator.check(request("bob", "bobs password", realm: "example.org"), context: context), .accepted(bob))
-        XCTAssertEqual(SaslauthdAuthenticator.check(request("bob", "bobs passwort", realm: "example.org"), context: context), .refused)
+        XCTAssertEqual(
+            SaslauthdAuthenticator.check(request("bob", "bobs password", realm: "example.org"), context: context),
+            .accepted(bob)
+        )
+        XCTAssertEqual(
+            SaslauthdAuthenticator.check(request("bob", "bobs passwort", realm: "example.org"), context: context),
+            .refused
+        )
     }
 
     func testUnreadableStoreIsATemporaryFailure() throws {
         try Data("not a database".utf8).write(to: URL(fileURLWithPath: directory + "/broken"))
         let broken = CredentialStore(backend: FileBackend(path: directory + "/broken"))
-        let verdict = SaslauthdAuthenticator.check(request("alice", "right", realm: "example.org"), context: context(broken))
+        let verdict = SaslauthdAuthenticator.check(
+            request("alice", "right", realm: "example.org"),
+            context: context(broken)
+        )
         guard case .unavailable = verdict else { return XCTFail("expected a temporary failure, got \(verdict)") }
         XCTAssertEqual(SaslauthdWire.replyText(verdict.reply.encoded), "NO temporary failure")
     }
@@ -87,13 +113,19 @@ final class SaslauthdAuthenticatorTests: XCTestCase {
     func testFailuresAreCountedUnderTheClientAddressWithoutItsPort() async {
         let tracker = AuthFailureTracker()
         let authenticator = SaslauthdAuthenticator(context: context(store), failures: tracker)
-        var verdict = await authenticator.authenticate(request("alice", "wrong", realm: "example.org", address: "192.0.2.7;40001"))
+        var verdict = await authenticator.authenticate(
+            request("alice", "wrong", realm: "example.org", address: "192.0.2.7;40001")
+        )
         XCTAssertEqual(verdict, .refused)
         // The same wrong password retried from another port counts once.
-        verdict = await authenticator.authenticate(request("alice", "wrong", realm: "example.org", address: "192.0.2.7;40002"))
+        verdict = await authenticator.authenticate(
+            request("alice", "wrong", realm: "example.org", address: "192.0.2.7;40002")
+        )
         XCTAssertEqual(verdict, .refused)
         XCTAssertEqual(tracker.failureCount(for: "192.0.2.7"), 1)
-        verdict = await authenticator.authenticate(request("mallory", "x", realm: "example.org", address: "192.0.2.7;40003"))
+        verdict = await authenticator.authenticate(
+            request("mallory", "x", realm: "example.org", address: "192.0.2.7;40003")
+        )
         XCTAssertEqual(tracker.failureCount(for: "192.0.2.7"), 2)
         verdict = await authenticator.authenticate(request("alice", "right", realm: "example.org"))
         XCTAssertEqual(verdict, .accepted(UserID(authid: Array("alice".utf8), realm: Array("example.org".utf8))))
@@ -105,14 +137,19 @@ final class SaslauthdAuthenticatorTests: XCTestCase {
         tracker.recordFailure(from: "198.51.100.9", fingerprint: nil)
         let authenticator = SaslauthdAuthenticator(context: context(store), failures: tracker)
         let start = ContinuousClock.now
-        let verdict = await authenticator.authenticate(request("alice", "right", realm: "example.org", address: "198.51.100.9;1"))
+        let verdict = await authenticator.authenticate(
+            request("alice", "right", realm: "example.org", address: "198.51.100.9;1")
+        )
         XCTAssertGreaterThanOrEqual(ContinuousClock.now - start, .milliseconds(290))
         XCTAssertEqual(verdict, .accepted(UserID(authid: Array("alice".utf8), realm: Array("example.org".utf8))))
     }
 
     func testReloadedContextIsUsedForTheNextRequest() async throws {
         let other = CredentialStore(backend: FileBackend(path: directory + "/other"))
-        try other.setPassword(Array("elsewhere".utf8), for: UserID(authid: Array("alice".utf8), realm: Array("example.org".utf8)))
+        try other.setPassword(
+            Array("elsewhere".utf8),
+            for: UserID(authid: Array("alice".utf8), realm: Array("example.org".utf8))
+        )
         let authenticator = SaslauthdAuthenticator(context: context(store), failures: nil)
         authenticator.updateContext(context(other))
         let verdict = await authenticator.authenticate(request("alice", "elsewhere", realm: "example.org"))

@@ -36,7 +36,10 @@ final class SaslauthdFixture: Sendable {
         database = directory + "/sasldb2"
         store = CredentialStore(backend: FileBackend(path: database), policy: policy)
         for (login, password) in users {
-            try store.setPassword(Array(password.utf8), for: UserID(authid: Array(login.utf8), realm: Array(Self.realm.utf8)))
+            try store.setPassword(
+                Array(password.utf8),
+                for: UserID(authid: Array(login.utf8), realm: Array(Self.realm.utf8))
+            )
         }
         failures = AuthFailureTracker(policy: failurePolicy)
         socketPaths = (0..<sockets).map { "\(directory)/mux\($0 == 0 ? "" : String($0))" }

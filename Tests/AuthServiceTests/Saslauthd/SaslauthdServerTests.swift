@@ -12,9 +12,20 @@ final class SaslauthdServerTests: XCTestCase {
     func testEverySocketAnswersAndIsRemovedAtStop() async throws {
         let fixture = try await SaslauthdFixture(users: ["alice": "right"], sockets: 2)
         for path in fixture.socketPaths {
-            XCTAssertEqual(ask(fixture, SaslauthdWire.request(login: "alice", password: "right", realm: "example.org"), path: path), "OK")
             XCTAssertEqual(
-                ask(fixture, SaslauthdWire.request(login: "alice", password: "wrong", realm: "example.org"), path: path),
+                ask(
+                    fixture,
+                    SaslauthdWire.request(login: "alice", password: "right", realm: "example.org"),
+                    path: path
+                ),
+                "OK"
+            )
+            XCTAssertEqual(
+                ask(
+                    fixture,
+                    SaslauthdWire.request(login: "alice", password: "wrong", realm: "example.org"),
+                    path: path
+                ),
                 "NO authentication failed"
             )
         }
@@ -48,7 +59,11 @@ final class SaslauthdServerTests: XCTestCase {
         let fixture = try await SaslauthdFixture(users: ["alice": "right"])
         let whole = SaslauthdWire.request(login: "alice", password: "right", realm: "example.org")
         for cut in [1, 2, 9, whole.count - 1] {
-            XCTAssertEqual(SaslauthdClient.exchange(fixture.socketPath, Array(whole.prefix(cut)), finish: true), [], "cut at \(cut)")
+            XCTAssertEqual(
+                SaslauthdClient.exchange(fixture.socketPath, Array(whole.prefix(cut)), finish: true),
+                [],
+                "cut at \(cut)"
+            )
         }
         // The server still serves.
         XCTAssertEqual(ask(fixture, whole), "OK")
@@ -65,7 +80,12 @@ final class SaslauthdServerTests: XCTestCase {
 
     func testBytesAfterTheRequestAreIgnored() async throws {
         let fixture = try await SaslauthdFixture(users: ["alice": "right"])
-        let request = SaslauthdWire.request(login: "alice", password: "right", realm: "example.org", clientAddress: "::1")
+        let request = SaslauthdWire.request(
+            login: "alice",
+            password: "right",
+            realm: "example.org",
+            clientAddress: "::1"
+        )
         XCTAssertEqual(ask(fixture, request + [UInt8](repeating: 0xee, count: 5000)), "OK")
         await fixture.stop()
     }
@@ -95,7 +115,10 @@ final class SaslauthdServerTests: XCTestCase {
     func testPasswordChangedBySasldbPasswdWorksAtTheNextRequest() async throws {
         let sasldb = try builtExecutable("sasldb", override: "SASLDB_BIN")
         let fixture = try await SaslauthdFixture(users: ["alice": "Old-passw0rd-1"])
-        XCTAssertEqual(ask(fixture, SaslauthdWire.request(login: "alice", password: "Old-passw0rd-1", realm: "example.org")), "OK")
+        XCTAssertEqual(
+            ask(fixture, SaslauthdWire.request(login: "alice", password: "Old-passw0rd-1", realm: "example.org")),
+            "OK"
+        )
         let change = ProcessRunner.run(
             sasldb,
             ["passwd", "-f", fixture.database, "alice@example.org"],
@@ -103,7 +126,10 @@ final class SaslauthdServerTests: XCTestCase {
             timeout: 60
         )
         XCTAssertEqual(change.status, 0, change.standardError)
-        XCTAssertEqual(ask(fixture, SaslauthdWire.request(login: "alice", password: "New-passw0rd-2", realm: "example.org")), "OK")
+        XCTAssertEqual(
+            ask(fixture, SaslauthdWire.request(login: "alice", password: "New-passw0rd-2", realm: "example.org")),
+            "OK"
+        )
         XCTAssertEqual(
             ask(fixture, SaslauthdWire.request(login: "alice", password: "Old-passw0rd-1", realm: "example.org")),
             "NO authentication failed"
