@@ -10,7 +10,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 scratch="${SCRATCH:-.build}"
 [[ $(id -u) == 0 ]] || { echo "run as root (saslauthd runs in a mount namespace of its own)" >&2; exit 1; }
-for tool in saslauthd saslpasswd2 gcc openssl unshare python3; do
+for tool in saslauthd saslpasswd2 "${CC:-cc}" openssl unshare python3; do
   command -v "$tool" >/dev/null || { echo "$tool is missing: run scripts/install-deps.sh" >&2; exit 1; }
 done
 
@@ -18,7 +18,7 @@ swift build -c release --scratch-path "$scratch" --product sasl-smtpd >&2
 bin="$(swift build -c release --scratch-path "$scratch" --show-bin-path)"
 load="$(mktemp -d)/saslauthd-load"
 trap 'rm -rf "$(dirname "$load")"' EXIT
-gcc -O2 -Wall -Wextra -pthread -o "$load" Benchmarks/saslauthd/saslauthd-load.c
+"${CC:-cc}" -O2 -Wall -Wextra -pthread -o "$load" Benchmarks/saslauthd/saslauthd-load.c
 
 mkdir -p Benchmarks/results
 out="$(mktemp)"

@@ -41,17 +41,18 @@ final class SaslauthdFixture: Sendable {
                 for: UserID(authid: Array(login.utf8), realm: Array(Self.realm.utf8))
             )
         }
-        failures = AuthFailureTracker(policy: failurePolicy)
+        let failures = AuthFailureTracker(policy: failurePolicy)
+        self.failures = failures
         socketPaths = (0..<sockets).map { "\(directory)/mux\($0 == 0 ? "" : String($0))" }
         var configuration = SaslauthdServerConfiguration(socketPaths: socketPaths)
         configure(&configuration)
         let context = SASLServerContext(lookup: store, hostName: "mail.example.org", defaultRealm: Self.realm)
-        server = try SaslauthdServer(
+        let server = try SaslauthdServer(
             configuration: configuration,
             authenticator: SaslauthdAuthenticator(context: context, failures: failures),
             logger: Logger(label: "saslauthd-test") { _ in SwiftLogNoOpLogHandler() }
         )
-        let server = self.server
+        self.server = server
         task = Task { try await server.run() }
         _ = try await server.listeningAddresses()
     }
