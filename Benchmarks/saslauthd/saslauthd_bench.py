@@ -29,47 +29,11 @@ import sys
 import tempfile
 import time
 
+# The /proc readings, free_port, say and die of the SMTP benchmark, so both count CPU the same way.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "smtp"))
+from smtp_bench import die, free_port, read_stat, say, tree_cpu  # noqa: E402
+
 LOGIN, REALM, PASSWORD = "bench", "bench.local", "bench-secret-1"
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def say(text=""):
-    print(text, flush=True)
-
-
-def die(text):
-    say(f"FATAL: {text}")
-    raise SystemExit(1)
-
-
-def read_stat(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            text = f.read()
-    except OSError:
-        return None
-    rest = text[text.rindex(")") + 2 :].split()
-    return int(rest[1]), sum(int(x) for x in rest[11:15]) / TICK
-
-
-def tree_cpu(root):
-    """CPU seconds of root and every live descendant (exited ones are in their parent's cutime/cstime)."""
-    stats = {}
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            stat = read_stat(int(name))
-            if stat:
-                stats[int(name)] = stat
-    children = {}
-    for pid, (ppid, _) in stats.items():
-        children.setdefault(ppid, []).append(pid)
-    total, queue = 0.0, [root]
-    while queue:
-        pid = queue.pop()
-        if pid in stats:
-            total += stats[pid][1]
-            queue += children.get(pid, [])
-    return total
 
 
 def wait_for_socket(path, seconds=30):
@@ -83,14 +47,6 @@ def wait_for_socket(path, seconds=30):
         except OSError:
             time.sleep(0.1)
     die(f"nothing answers on {path}")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Cyrus:
