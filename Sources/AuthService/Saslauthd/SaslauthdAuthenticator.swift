@@ -17,22 +17,32 @@ import Synchronization
 /// check: a user stored with verifiers only (no `userPassword`) is accepted too, and an unknown user costs what a
 /// real one costs, so neither the answer nor its time tells a guesser which names exist.
 ///
-/// **Throttling.** When the peer sends the client's address (libsasl's `ip;port`), failures are counted under it in
-/// the ``ServerKit/AuthFailureTracker`` the daemon shares with its SMTP listener, so a client guessing through Postfix
-/// and through our submission port is counted once; a request from a throttled address waits its delay before the
-/// check.
+/// **Throttling**, by the rules of SMTP AUTH and in the trackers the daemon shares with its SMTP listener, so a client
+/// guessing through Postfix and through our submission port is counted once. When the peer sends the client's address
+/// (libsasl's `ip;port`; Postfix's Cyrus glue sends none), failures are counted under it, and a request from an
+/// address with failures waits its delay before the check. Every refusal is also counted under the account it names
+/// (`authid@realm`), which slows a guesser spread over many addresses, or hidden behind an MTA that sends no address:
+/// a refusal is answered only after the longer of the two delays it earned. A right password is never delayed by the
+/// account's count.
 public final class SaslauthdAuthenticator: Sendable {
     private let context: Mutex<SASLServerContext>
     private let failures: AuthFailureTracker?
+    private let accountFailures: AuthFailureTracker?
 
     /// Creates an authenticator.
     ///
     /// - Parameters:
     ///   - context: the store and the default realm (the realm of a request that names none).
-    ///   - failures: where failures are counted per client address, `nil` for no throttling.
-    public init(context: SASLServerContext, failures: AuthFailureTracker?) {
+    ///   - failures: where failures are counted per client address, `nil` for none.
+    ///   - accountFailures: where failures are counted per account, `nil` for none.
+    public init(
+        context: SASLServerContext,
+        failures: AuthFailureTracker?,
+        accountFailures: AuthFailureTracker? = nil
+    ) {
         self.context = Mutex(context)
         self.failures = failures
+        self.accountFailures = accountFailures
     }
 
     /// Uses `context` (a new store or default realm, on reload) for the requests that start from now on.
@@ -41,24 +51,28 @@ public final class SaslauthdAuthenticator: Sendable {
     }
 
     /// Checks `request`: waits the delay its client address has earned, checks the password on a thread of its own
-    /// (it reads the store and may run PBKDF2), and counts a refusal under the client's address.
+    /// (it reads the store and may run PBKDF2), and counts a refusal under the client's address and the account,
+    /// answering it after the delay they earned.
     public func authenticate(_ request: SaslauthdRequest) async -> SaslauthdVerdict {
         let key = clientKey(of: request)
         if let failures, let key {
-            let delay = failures.delay(for: key)
-            if delay > .zero { try? await Task.sleep(nanoseconds: UInt64(delay.nanoseconds)) }
+            await Self.wait(failures.delay(for: key))
         }
         let context = self.context.withLock { $0 }
         let verdict = await BlockingWork.run { Self.check(request, context: context) }
-        if verdict == .refused, let failures, let key {
-            failures.recordFailure(
-                from: key,
-                fingerprint: CredentialFingerprint.of(
-                    login: request.login + [0] + request.realm,
-                    password: request.password
-                )
-            )
+        guard verdict == .refused else { return verdict }
+        let fingerprint = CredentialFingerprint.of(
+            login: request.login + [0] + request.realm,
+            password: request.password
+        )
+        var delay = TimeAmount.zero
+        if let failures, let key {
+            delay = failures.recordFailure(from: key, fingerprint: fingerprint)
         }
+        if let accountFailures, let user = Self.user(of: request, context: context) {
+            delay = max(delay, accountFailures.recordFailure(from: user.description, fingerprint: fingerprint))
+        }
+        await Self.wait(delay)
         return verdict
     }
 
@@ -78,6 +92,10 @@ public final class SaslauthdAuthenticator: Sendable {
             if case .temporary(let reason) = error { return .unavailable(reason: reason) }
             return .refused
         }
+    }
+
+    private static func wait(_ delay: TimeAmount) async {
+        if delay > .zero { try? await Task.sleep(nanoseconds: UInt64(delay.nanoseconds)) }
     }
 
     /// The tracker's key for the request's client address: libsasl sends `address;port`, the port is dropped.

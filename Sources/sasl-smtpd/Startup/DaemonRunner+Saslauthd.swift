@@ -6,8 +6,8 @@ import Glibc
 #endif
 
 extension DaemonRunner {
-    /// The saslauthd server, `nil` when `saslauthd_socket` is empty; it counts failures in `failures`, the tracker of
-    /// the SMTP listener, so a client is counted once whichever way it tries.
+    /// The saslauthd server, `nil` when `saslauthd_socket` is empty; it counts failures in the SMTP server's trackers
+    /// (per client address and per account), so a client is counted once whichever way it tries.
     ///
     /// Each socket's directory is created when missing, as Debian's saslauthd has its `/run/saslauthd`: owned by the
     /// daemon's user (so it can remove its socket when it stops), group `saslauthd_socket_group`, mode
@@ -15,7 +15,8 @@ extension DaemonRunner {
     /// may not). An existing directory is left as it is.
     func makeSaslauthdServer(
         identity: RunIdentity?,
-        failures: AuthFailureTracker
+        failures: AuthFailureTracker,
+        accountFailures: AuthFailureTracker
     ) throws(ConfigurationError) -> SaslauthdServer? {
         guard configuration.saslauthdEnabled else { return nil }
         let group = try saslauthdGroup()
@@ -30,7 +31,11 @@ extension DaemonRunner {
         do throws(SaslauthdServerError) {
             return try SaslauthdServer(
                 configuration: configuration.saslauthdConfiguration,
-                authenticator: SaslauthdAuthenticator(context: configuration.saslauthdContext, failures: failures),
+                authenticator: SaslauthdAuthenticator(
+                    context: configuration.saslauthdContext,
+                    failures: failures,
+                    accountFailures: accountFailures
+                ),
                 logger: logger
             )
         } catch {

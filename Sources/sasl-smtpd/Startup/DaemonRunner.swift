@@ -62,7 +62,11 @@ struct DaemonRunner {
         } catch {
             throw ConfigurationError("\(error)")
         }
-        let saslauthdServer = try makeSaslauthdServer(identity: identity, failures: server.authFailures)
+        let saslauthdServer = try makeSaslauthdServer(
+            identity: identity,
+            failures: server.authFailures,
+            accountFailures: server.accountFailures
+        )
         saslauthd.set(saslauthdServer)
         let reload = ReloadService(
             source: source,

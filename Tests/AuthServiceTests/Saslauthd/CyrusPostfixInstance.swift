@@ -10,7 +10,7 @@ import Glibc
 /// SASL with `pwcheck_method: saslauthd` pointed at a given socket: Postfix as sites run it with saslauthd.
 ///
 /// Everything lives in one temporary directory: `main.cf` and `master.cf` (`postfix -c`), the queue, the data
-/// directory, the SASL configuration (`cyrus_sasl_config_path`) and `maillog_file`. No chroot, no delivery: the test
+/// directory, the SASL configuration (`etc/sasl/smtpd.conf`) and `maillog_file`. No chroot, no delivery: the test
 /// only authenticates. ``stop()`` stops it and removes the directory.
 final class CyrusPostfixInstance: Sendable {
     let directory: String
@@ -55,7 +55,8 @@ final class CyrusPostfixInstance: Sendable {
     private func write(saslauthdSocket: String, certificate: TestCertificate.Files) throws {
         // The daemons run as the postfix user and reach their directories through this one.
         guard chmod(directory, 0o755) == 0 else { throw TestSupportError("chmod \(directory): errno \(errno)") }
-        for sub in ["etc", "queue", "sasl"] {
+        // Debian's Postfix reads `smtpd.conf` from `<config_directory>/sasl`, whatever cyrus_sasl_config_path says.
+        for sub in ["etc", "etc/sasl", "queue"] {
             try FileManager.default.createDirectory(atPath: "\(directory)/\(sub)", withIntermediateDirectories: true)
         }
         let mainCF = """
@@ -79,14 +80,16 @@ final class CyrusPostfixInstance: Sendable {
             smtpd_sasl_auth_enable = yes
             smtpd_sasl_type = cyrus
             smtpd_sasl_path = smtpd
-            cyrus_sasl_config_path = \(directory)/sasl
+            cyrus_sasl_config_path = \(configDirectory)/sasl
             smtpd_relay_restrictions = permit_sasl_authenticated, reject
 
             """
-        // Only what an AUTH needs: the smtpd and the connection counter it asks.
+        // Only what an AUTH needs: the smtpd, the connection counter and the map and address services it asks.
         let masterCF = """
             127.0.0.1:\(port) inet n - n - - smtpd
             anvil     unix  -       -       n       -       1       anvil
+            proxymap  unix  -       -       n       -       -       proxymap
+            rewrite   unix  -       -       n       -       -       trivial-rewrite
             tlsmgr    unix  -       -       n       1000?   1       tlsmgr
             postlog   unix-dgram n  -       n       -       1       postlogd
 
@@ -99,9 +102,9 @@ final class CyrusPostfixInstance: Sendable {
             """
         try Data(mainCF.utf8).write(to: URL(fileURLWithPath: "\(configDirectory)/main.cf"))
         try Data(masterCF.utf8).write(to: URL(fileURLWithPath: "\(configDirectory)/master.cf"))
-        try Data(sasl.utf8).write(to: URL(fileURLWithPath: "\(directory)/sasl/smtpd.conf"))
-        chmod("\(directory)/sasl", 0o755)
-        chmod("\(directory)/sasl/smtpd.conf", 0o644)
+        try Data(sasl.utf8).write(to: URL(fileURLWithPath: "\(configDirectory)/sasl/smtpd.conf"))
+        chmod("\(configDirectory)/sasl", 0o755)
+        chmod("\(configDirectory)/sasl/smtpd.conf", 0o644)
     }
 
     private func postfix(_ command: String) throws {

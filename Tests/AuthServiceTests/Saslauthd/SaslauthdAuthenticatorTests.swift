@@ -144,6 +144,21 @@ final class SaslauthdAuthenticatorTests: XCTestCase {
         XCTAssertEqual(verdict, .accepted(UserID(authid: Array("alice".utf8), realm: Array("example.org".utf8))))
     }
 
+    func testRefusalWithoutAddressIsCountedForTheAccountAndAnsweredAfterItsDelay() async {
+        let accounts = AuthFailureTracker(policy: AuthFailurePolicy(freeFailures: 0, baseDelay: .milliseconds(300)))
+        let authenticator = SaslauthdAuthenticator(context: context(store), failures: nil, accountFailures: accounts)
+        var start = ContinuousClock.now
+        let refused = await authenticator.authenticate(request("alice", "wrong", realm: "example.org"))
+        XCTAssertEqual(refused, .refused)
+        XCTAssertGreaterThanOrEqual(ContinuousClock.now - start, .milliseconds(290))
+        XCTAssertEqual(accounts.failureCount(for: "alice@example.org"), 1)
+        // The owner's right password is not slowed by the account's count.
+        start = ContinuousClock.now
+        let accepted = await authenticator.authenticate(request("alice", "right", realm: "example.org"))
+        XCTAssertEqual(accepted, .accepted(UserID(authid: Array("alice".utf8), realm: Array("example.org".utf8))))
+        XCTAssertLessThan(ContinuousClock.now - start, .milliseconds(250))
+    }
+
     func testReloadedContextIsUsedForTheNextRequest() async throws {
         let other = CredentialStore(backend: FileBackend(path: directory + "/other"))
         try other.setPassword(

@@ -17,6 +17,7 @@ final class SaslauthdFixture: Sendable {
     let store: CredentialStore
     let server: SaslauthdServer
     let failures: AuthFailureTracker
+    let accountFailures: AuthFailureTracker
     let socketPaths: [String]
     private let task: Task<Void, any Error>
 
@@ -43,13 +44,19 @@ final class SaslauthdFixture: Sendable {
         }
         let failures = AuthFailureTracker(policy: failurePolicy)
         self.failures = failures
+        let accountFailures = AuthFailureTracker(policy: failurePolicy)
+        self.accountFailures = accountFailures
         socketPaths = (0..<sockets).map { "\(directory)/mux\($0 == 0 ? "" : String($0))" }
         var configuration = SaslauthdServerConfiguration(socketPaths: socketPaths)
         configure(&configuration)
         let context = SASLServerContext(lookup: store, hostName: "mail.example.org", defaultRealm: Self.realm)
         let server = try SaslauthdServer(
             configuration: configuration,
-            authenticator: SaslauthdAuthenticator(context: context, failures: failures),
+            authenticator: SaslauthdAuthenticator(
+                context: context,
+                failures: failures,
+                accountFailures: accountFailures
+            ),
             logger: Logger(label: "saslauthd-test") { _ in SwiftLogNoOpLogHandler() }
         )
         self.server = server
