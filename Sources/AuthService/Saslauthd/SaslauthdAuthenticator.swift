@@ -1,4 +1,5 @@
 import NIOCore
+import NIOPosix
 import SASLDB
 import SASLMechanisms
 import ServerKit
@@ -28,6 +29,7 @@ public final class SaslauthdAuthenticator: Sendable {
     private let context: Mutex<SASLServerContext>
     private let failures: AuthFailureTracker?
     private let accountFailures: AuthFailureTracker?
+    private let threadPool: NIOThreadPool
 
     /// Creates an authenticator.
     ///
@@ -35,11 +37,14 @@ public final class SaslauthdAuthenticator: Sendable {
     ///   - context: the store and the default realm (the realm of a request that names none).
     ///   - failures: where failures are counted per client address, `nil` for none.
     ///   - accountFailures: where failures are counted per account, `nil` for none.
+    ///   - threadPool: where checks run, off the event loops; the process-wide singleton by default, as SMTP AUTH.
     public init(
         context: SASLServerContext,
         failures: AuthFailureTracker?,
-        accountFailures: AuthFailureTracker? = nil
+        accountFailures: AuthFailureTracker? = nil,
+        threadPool: NIOThreadPool = .singleton
     ) {
+        self.threadPool = threadPool
         self.context = Mutex(context)
         self.failures = failures
         self.accountFailures = accountFailures
@@ -50,30 +55,46 @@ public final class SaslauthdAuthenticator: Sendable {
         self.context.withLock { $0 = context }
     }
 
-    /// Checks `request`: waits the delay its client address has earned, checks the password on a thread of its own
-    /// (it reads the store and may run PBKDF2), and counts a refusal under the client's address and the account,
-    /// answering it after the delay they earned.
-    public func authenticate(_ request: SaslauthdRequest) async -> SaslauthdVerdict {
+    /// Checks `request`: waits the delay its client address has earned, checks the password on the thread pool (it
+    /// reads the store and may run PBKDF2), and counts a refusal under the client's address and the account,
+    /// answering it after the delay they earned. The future completes on `eventLoop`, from which the work hops to
+    /// the pool and back once: each hop between threads costs more than the check of a stored plaintext.
+    public func authenticate(
+        _ request: SaslauthdRequest,
+        on eventLoop: any EventLoop
+    ) -> EventLoopFuture<SaslauthdVerdict> {
         let key = clientKey(of: request)
-        if let failures, let key {
-            await Self.wait(failures.delay(for: key))
-        }
+        let admission = key.flatMap { failures?.delay(for: $0) } ?? .zero
         let context = self.context.withLock { $0 }
-        let verdict = await BlockingWork.run { Self.check(request, context: context) }
-        guard verdict == .refused else { return verdict }
+        let threadPool = self.threadPool
+        return Self.after(admission, on: eventLoop)
+            .flatMap { threadPool.runIfActive(eventLoop: eventLoop) { Self.check(request, context: context) } }
+            .recover { .unavailable(reason: "the check could not run: \($0)") }
+            .flatMap { verdict in
+                guard verdict == .refused else { return eventLoop.makeSucceededFuture(verdict) }
+                let delay = self.recordRefusal(of: request, clientKey: key, context: context)
+                return Self.after(delay, on: eventLoop).map { verdict }
+            }
+    }
+
+    /// Counts a refusal under the client's address and the account; the longer of the delays they earned.
+    private func recordRefusal(
+        of request: SaslauthdRequest,
+        clientKey: String?,
+        context: SASLServerContext
+    ) -> TimeAmount {
         let fingerprint = CredentialFingerprint.of(
             login: request.login + [0] + request.realm,
             password: request.password
         )
         var delay = TimeAmount.zero
-        if let failures, let key {
-            delay = failures.recordFailure(from: key, fingerprint: fingerprint)
+        if let failures, let clientKey {
+            delay = failures.recordFailure(from: clientKey, fingerprint: fingerprint)
         }
         if let accountFailures, let user = Self.user(of: request, context: context) {
             delay = max(delay, accountFailures.recordFailure(from: user.description, fingerprint: fingerprint))
         }
-        await Self.wait(delay)
-        return verdict
+        return delay
     }
 
     /// The user `request` names, as described for this type; `nil` for a name the store cannot hold.
@@ -94,8 +115,10 @@ public final class SaslauthdAuthenticator: Sendable {
         }
     }
 
-    private static func wait(_ delay: TimeAmount) async {
-        if delay > .zero { try? await Task.sleep(nanoseconds: UInt64(delay.nanoseconds)) }
+    /// A future that succeeds on `eventLoop` once `delay` has passed (at once for none).
+    private static func after(_ delay: TimeAmount, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+        guard delay > .zero else { return eventLoop.makeSucceededVoidFuture() }
+        return eventLoop.scheduleTask(in: delay) {}.futureResult
     }
 
     /// The tracker's key for the request's client address: libsasl sends `address;port`, the port is dropped.

@@ -100,8 +100,7 @@ final class SaslauthdHandler: ChannelInboundHandler {
     private func check(_ request: SaslauthdRequest, context: ChannelHandlerContext) {
         state = .checking
         timer?.cancel()
-        let authenticator = environment.authenticator
-        let verdict = context.eventLoop.makeFutureWithTask { await authenticator.authenticate(request) }
+        let verdict = environment.authenticator.authenticate(request, on: context.eventLoop)
         verdict.assumeIsolated().whenSuccess { [self] verdict in
             request.password.overwriteSharedStorageWithZeros()
             log(request, verdict)

@@ -1,5 +1,6 @@
 import AuthService
 import Foundation
+import NIOPosix
 import SASLDB
 import SASLMechanisms
 import ServerKit
@@ -22,6 +23,8 @@ final class SaslauthdAuthenticatorTests: XCTestCase {
     override func tearDownWithError() throws {
         try? FileManager.default.removeItem(atPath: directory)
     }
+
+    private let loop = MultiThreadedEventLoopGroup.singleton.next()
 
     private func context(_ lookup: any CredentialLookup) -> SASLServerContext {
         SASLServerContext(lookup: lookup, hostName: "mail.example.org", defaultRealm: "example.org")
@@ -110,51 +113,57 @@ final class SaslauthdAuthenticatorTests: XCTestCase {
         XCTAssertEqual(SaslauthdWire.replyText(verdict.reply.encoded), "NO temporary failure")
     }
 
-    func testFailuresAreCountedUnderTheClientAddressWithoutItsPort() async {
+    func testFailuresAreCountedUnderTheClientAddressWithoutItsPort() async throws {
         let tracker = AuthFailureTracker()
         let authenticator = SaslauthdAuthenticator(context: context(store), failures: tracker)
-        var verdict = await authenticator.authenticate(
-            request("alice", "wrong", realm: "example.org", address: "192.0.2.7;40001")
-        )
+        var verdict = try await authenticator.authenticate(
+            request("alice", "wrong", realm: "example.org", address: "192.0.2.7;40001"),
+            on: loop
+        ).get()
         XCTAssertEqual(verdict, .refused)
         // The same wrong password retried from another port counts once.
-        verdict = await authenticator.authenticate(
-            request("alice", "wrong", realm: "example.org", address: "192.0.2.7;40002")
-        )
+        verdict = try await authenticator.authenticate(
+            request("alice", "wrong", realm: "example.org", address: "192.0.2.7;40002"),
+            on: loop
+        ).get()
         XCTAssertEqual(verdict, .refused)
         XCTAssertEqual(tracker.failureCount(for: "192.0.2.7"), 1)
-        verdict = await authenticator.authenticate(
-            request("mallory", "x", realm: "example.org", address: "192.0.2.7;40003")
-        )
+        verdict = try await authenticator.authenticate(
+            request("mallory", "x", realm: "example.org", address: "192.0.2.7;40003"),
+            on: loop
+        ).get()
         XCTAssertEqual(tracker.failureCount(for: "192.0.2.7"), 2)
-        verdict = await authenticator.authenticate(request("alice", "right", realm: "example.org"))
+        verdict = try await authenticator.authenticate(request("alice", "right", realm: "example.org"), on: loop).get()
         XCTAssertEqual(verdict, .accepted(UserID(authid: Array("alice".utf8), realm: Array("example.org".utf8))))
         XCTAssertEqual(tracker.trackedAddressCount, 1)
     }
 
-    func testThrottledAddressWaitsItsDelayBeforeTheCheck() async {
+    func testThrottledAddressWaitsItsDelayBeforeTheCheck() async throws {
         let tracker = AuthFailureTracker(policy: AuthFailurePolicy(freeFailures: 0, baseDelay: .milliseconds(300)))
         tracker.recordFailure(from: "198.51.100.9", fingerprint: nil)
         let authenticator = SaslauthdAuthenticator(context: context(store), failures: tracker)
         let start = ContinuousClock.now
-        let verdict = await authenticator.authenticate(
-            request("alice", "right", realm: "example.org", address: "198.51.100.9;1")
-        )
+        let verdict = try await authenticator.authenticate(
+            request("alice", "right", realm: "example.org", address: "198.51.100.9;1"),
+            on: loop
+        ).get()
         XCTAssertGreaterThanOrEqual(ContinuousClock.now - start, .milliseconds(290))
         XCTAssertEqual(verdict, .accepted(UserID(authid: Array("alice".utf8), realm: Array("example.org".utf8))))
     }
 
-    func testRefusalWithoutAddressIsCountedForTheAccountAndAnsweredAfterItsDelay() async {
+    func testRefusalWithoutAddressIsCountedForTheAccountAndAnsweredAfterItsDelay() async throws {
         let accounts = AuthFailureTracker(policy: AuthFailurePolicy(freeFailures: 0, baseDelay: .milliseconds(300)))
         let authenticator = SaslauthdAuthenticator(context: context(store), failures: nil, accountFailures: accounts)
         var start = ContinuousClock.now
-        let refused = await authenticator.authenticate(request("alice", "wrong", realm: "example.org"))
+        let refused = try await authenticator.authenticate(request("alice", "wrong", realm: "example.org"), on: loop)
+            .get()
         XCTAssertEqual(refused, .refused)
         XCTAssertGreaterThanOrEqual(ContinuousClock.now - start, .milliseconds(290))
         XCTAssertEqual(accounts.failureCount(for: "alice@example.org"), 1)
         // The owner's right password is not slowed by the account's count.
         start = ContinuousClock.now
-        let accepted = await authenticator.authenticate(request("alice", "right", realm: "example.org"))
+        let accepted = try await authenticator.authenticate(request("alice", "right", realm: "example.org"), on: loop)
+            .get()
         XCTAssertEqual(accepted, .accepted(UserID(authid: Array("alice".utf8), realm: Array("example.org".utf8))))
         XCTAssertLessThan(ContinuousClock.now - start, .milliseconds(250))
     }
@@ -167,7 +176,10 @@ final class SaslauthdAuthenticatorTests: XCTestCase {
         )
         let authenticator = SaslauthdAuthenticator(context: context(store), failures: nil)
         authenticator.updateContext(context(other))
-        let verdict = await authenticator.authenticate(request("alice", "elsewhere", realm: "example.org"))
+        let verdict = try await authenticator.authenticate(
+            request("alice", "elsewhere", realm: "example.org"),
+            on: loop
+        ).get()
         XCTAssertEqual(verdict, .accepted(UserID(authid: Array("alice".utf8), realm: Array("example.org".utf8))))
     }
 }
