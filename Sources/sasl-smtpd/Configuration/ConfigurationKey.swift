@@ -17,148 +17,148 @@ struct ConfigurationKey: Sendable {
 
 extension DaemonConfiguration {
     /// Every key, in the order of `sasl-smtpd(8)` and of `--check-config`.
-    static let keys: [ConfigurationKey] =
-        [
-            text("hostname", \.hostname, nonEmpty: true),
-            listen("submission_listen", \.submissionListen),
-            listen("smtps_listen", \.smtpsListen),
-            listen("plain_listen", \.plainListen),
-            path("tls_certificate", \.tlsCertificate),
-            path("tls_key", \.tlsKey),
-            ConfigurationKey(
-                name: "tls_minimum_version",
-                needsRestart: false,
-                apply: { configuration, value throws(ConfigurationError) in
-                    guard value == "1.2" || value == "1.3" else { throw ConfigurationError("expected 1.2 or 1.3") }
-                    configuration.tlsMinimumVersion = value
-                },
-                render: { $0.tlsMinimumVersion }
-            ),
-            ConfigurationKey(
-                name: "tls_ciphers",
-                needsRestart: false,
-                apply: { configuration, value throws(ConfigurationError) in
-                    let unknown = ServerTLSConfiguration.unknownCipherSuites(in: value)
-                    guard unknown.isEmpty else {
-                        throw ConfigurationError(
-                            "unknown cipher suite \(unknown.joined(separator: " ")) (known: "
-                                + ServerTLSConfiguration.knownCipherSuites.joined(separator: " ") + ")"
-                        )
-                    }
-                    configuration.tlsCiphers = value
-                },
-                render: { $0.tlsCiphers }
-            ),
-            path("sasldb_path", \.sasldbPath),
-            ConfigurationKey(
-                name: "database_format",
-                needsRestart: false,
-                apply: { configuration, value throws(ConfigurationError) in
-                    guard let format = DatabaseFormat(name: value) else {
-                        throw ConfigurationError("expected gdbm or bdb")
-                    }
-                    configuration.store.newFileFormat = format
-                },
-                render: { $0.store.newFileFormat.name }
-            ),
-            ConfigurationKey(
-                name: "secrets",
-                needsRestart: false,
-                apply: { configuration, value throws(ConfigurationError) in
-                    do {
-                        var policy = try SecretPolicy(parsingList: value)
-                        policy.scramIterations = configuration.scramIterations
-                        try policy.validate()
-                        configuration.store.secretPolicy = policy
-                    } catch {
-                        throw ConfigurationError("\(error)")
-                    }
-                },
-                render: { $0.store.secretPolicy.description }
-            ),
-            text("default_realm", \.defaultRealm, nonEmpty: false),
-            mechanisms("mechanisms", \.mechanisms),
-            mechanisms("mechanisms_without_tls", \.mechanismsWithoutTLS),
-            flag("require_tls", \.requireTLS),
-            ConfigurationKey(
-                name: "digest_md5_hosts",
-                needsRestart: false,
-                apply: { configuration, value throws(ConfigurationError) in
-                    configuration.digestMD5Hosts = words(value)
-                },
-                render: { $0.digestMD5Hosts.joined(separator: " ") }
-            ),
-            number("scram_iterations", \.scramIterations, 1...SecretPolicy.maximumSCRAMIterations),
-            ConfigurationKey(
-                name: "sink",
-                needsRestart: true,
-                apply: { configuration, value throws(ConfigurationError) in
-                    configuration.sink = try SinkSpecification(parsing: value)
-                },
-                render: { $0.sink.description }
-            ),
-            number("sink_timeout", \.sinkTimeout, 1...3600, needsRestart: true),
-            ConfigurationKey(
-                name: "relay_tls",
-                needsRestart: true,
-                apply: { configuration, value throws(ConfigurationError) in
-                    guard let mode = RelayTLSMode(rawValue: value.lowercased()) else {
-                        throw ConfigurationError("expected auto, required or none")
-                    }
-                    configuration.relayTLS = mode
-                },
-                render: { $0.relayTLS.rawValue }
-            ),
-            text("relay_tls_name", \.relayTLSName, nonEmpty: false, needsRestart: true),
-            path("relay_ca_file", \.relayCAFile, emptyMeans: "the system's trusted roots", needsRestart: true),
-            path("relay_auth_file", \.relayAuthFile, emptyMeans: "no AUTH", needsRestart: true),
-            path("sender_login_map", \.senderLoginMap, emptyMeans: "no map"),
-            flag("allow_any_sender", \.allowAnySender),
-            flag("allow_null_sender", \.allowNullSender),
-            number("message_size_limit", \.messageSizeLimit, 1024...(1 << 30)),
-            number("message_memory_limit", \.messageMemoryLimit, 1024...(1 << 40), needsRestart: true),
-            flag("chunking", \.chunking),
-            number("recipient_limit", \.recipientLimit, 1...10_000),
-            number("messages_per_connection", \.messagesPerConnection, 1...100_000),
-            number("command_timeout", \.commandTimeout, 1...3600),
-            number("auth_failure_limit", \.authFailureLimit, 1...100),
-            number("auth_failure_ipv4_prefix", \.authFailureIPv4Prefix, 8...32, needsRestart: true),
-            number("auth_failure_ipv6_prefix", \.authFailureIPv6Prefix, 16...128, needsRestart: true),
-            number("error_limit", \.errorLimit, 1...1000),
-            number("max_connections", \.maxConnections, 1...1_000_000, needsRestart: true),
-            number("max_connections_per_address", \.maxConnectionsPerAddress, 1...1_000_000, needsRestart: true),
-            number("drain_timeout", \.drainTimeout, 0...3600, needsRestart: true),
-            flag("received_header", \.receivedHeader),
-            flag("received_header_client_address", \.receivedHeaderClientAddress),
-            listen("poppassd_listen", \.poppassdListen),
-            listen("poppassd_tls_listen", \.poppassdTLSListen),
-            path("passwd_socket", \.passwdSocket, emptyMeans: "no socket", needsRestart: true),
-            number("poppassd_timeout", \.poppassdTimeout, 5...3600, needsRestart: true),
-            number(
-                PasswordPolicy.SettingName.minimumLength,
-                \.passwordMinLength,
-                1...CredentialStore.maximumPasswordLength
-            ),
-            number(
-                PasswordPolicy.SettingName.maximumLength,
-                \.passwordMaxLength,
-                1...CredentialStore.maximumPasswordLength
-            ),
-            path(PasswordPolicy.SettingName.commonList, \.passwordCommonList, emptyMeans: "the built-in list only"),
-            text("user", \.user, nonEmpty: false, needsRestart: true),
-            text("group", \.group, nonEmpty: false, needsRestart: true),
-            ConfigurationKey(
-                name: "log_level",
-                needsRestart: false,
-                apply: { configuration, value throws(ConfigurationError) in
-                    guard let level = Logger.Level(rawValue: value.lowercased()) else {
-                        throw ConfigurationError("expected trace, debug, info, notice, warning, error or critical")
-                    }
-                    configuration.logLevel = level
-                },
-                render: { $0.logLevel.rawValue }
-            ),
-        ] + saslauthdKeys
+    static let keys: [ConfigurationKey] = [
+        text("hostname", \.hostname, nonEmpty: true),
+        listen("submission_listen", \.submissionListen),
+        listen("smtps_listen", \.smtpsListen),
+        listen("plain_listen", \.plainListen),
+        path("tls_certificate", \.tlsCertificate),
+        path("tls_key", \.tlsKey),
+        ConfigurationKey(
+            name: "tls_minimum_version",
+            needsRestart: false,
+            apply: { configuration, value throws(ConfigurationError) in
+                guard value == "1.2" || value == "1.3" else { throw ConfigurationError("expected 1.2 or 1.3") }
+                configuration.tlsMinimumVersion = value
+            },
+            render: { $0.tlsMinimumVersion }
+        ),
+        ConfigurationKey(
+            name: "tls_ciphers",
+            needsRestart: false,
+            apply: { configuration, value throws(ConfigurationError) in
+                let unknown = ServerTLSConfiguration.unknownCipherSuites(in: value)
+                guard unknown.isEmpty else {
+                    throw ConfigurationError(
+                        "unknown cipher suite \(unknown.joined(separator: " ")) (known: "
+                            + ServerTLSConfiguration.knownCipherSuites.joined(separator: " ") + ")"
+                    )
+                }
+                configuration.tlsCiphers = value
+            },
+            render: { $0.tlsCiphers }
+        ),
+        path("sasldb_path", \.sasldbPath),
+        ConfigurationKey(
+            name: "database_format",
+            needsRestart: false,
+            apply: { configuration, value throws(ConfigurationError) in
+                guard let format = DatabaseFormat(name: value) else { throw ConfigurationError("expected gdbm or bdb") }
+                configuration.store.newFileFormat = format
+            },
+            render: { $0.store.newFileFormat.name }
+        ),
+        ConfigurationKey(
+            name: "secrets",
+            needsRestart: false,
+            apply: { configuration, value throws(ConfigurationError) in
+                do {
+                    var policy = try SecretPolicy(parsingList: value)
+                    policy.scramIterations = configuration.scramIterations
+                    try policy.validate()
+                    configuration.store.secretPolicy = policy
+                } catch {
+                    throw ConfigurationError("\(error)")
+                }
+            },
+            render: { $0.store.secretPolicy.description }
+        ),
+        text("default_realm", \.defaultRealm, nonEmpty: false),
+        mechanisms("mechanisms", \.mechanisms),
+        mechanisms("mechanisms_without_tls", \.mechanismsWithoutTLS),
+        flag("require_tls", \.requireTLS),
+        ConfigurationKey(
+            name: "digest_md5_hosts",
+            needsRestart: false,
+            apply: { configuration, value throws(ConfigurationError) in
+                configuration.digestMD5Hosts = words(value)
+            },
+            render: { $0.digestMD5Hosts.joined(separator: " ") }
+        ),
+        number("scram_iterations", \.scramIterations, 1...SecretPolicy.maximumSCRAMIterations),
+        ConfigurationKey(
+            name: "sink",
+            needsRestart: true,
+            apply: { configuration, value throws(ConfigurationError) in
+                configuration.sink = try SinkSpecification(parsing: value)
+            },
+            render: { $0.sink.description }
+        ),
+        number("sink_timeout", \.sinkTimeout, 1...3600, needsRestart: true),
+        ConfigurationKey(
+            name: "relay_tls",
+            needsRestart: true,
+            apply: { configuration, value throws(ConfigurationError) in
+                guard let mode = RelayTLSMode(rawValue: value.lowercased()) else {
+                    throw ConfigurationError("expected auto, required or none")
+                }
+                configuration.relayTLS = mode
+            },
+            render: { $0.relayTLS.rawValue }
+        ),
+        text("relay_tls_name", \.relayTLSName, nonEmpty: false, needsRestart: true),
+        path("relay_ca_file", \.relayCAFile, emptyMeans: "the system's trusted roots", needsRestart: true),
+        path("relay_auth_file", \.relayAuthFile, emptyMeans: "no AUTH", needsRestart: true),
+        path("sender_login_map", \.senderLoginMap, emptyMeans: "no map"),
+        flag("allow_any_sender", \.allowAnySender),
+        flag("allow_null_sender", \.allowNullSender),
+        number("message_size_limit", \.messageSizeLimit, 1024...(1 << 30)),
+        number("message_memory_limit", \.messageMemoryLimit, 1024...(1 << 40), needsRestart: true),
+        flag("chunking", \.chunking),
+        number("recipient_limit", \.recipientLimit, 1...10_000),
+        number("messages_per_connection", \.messagesPerConnection, 1...100_000),
+        number("command_timeout", \.commandTimeout, 1...3600),
+        number("auth_failure_limit", \.authFailureLimit, 1...100),
+        number("auth_failure_ipv4_prefix", \.authFailureIPv4Prefix, 8...32, needsRestart: true),
+        number("auth_failure_ipv6_prefix", \.authFailureIPv6Prefix, 16...128, needsRestart: true),
+        number("error_limit", \.errorLimit, 1...1000),
+        number("max_connections", \.maxConnections, 1...1_000_000, needsRestart: true),
+        number("max_connections_per_address", \.maxConnectionsPerAddress, 1...1_000_000, needsRestart: true),
+        number("drain_timeout", \.drainTimeout, 0...3600, needsRestart: true),
+        flag("received_header", \.receivedHeader),
+        flag("received_header_client_address", \.receivedHeaderClientAddress),
+        listen("poppassd_listen", \.poppassdListen),
+        listen("poppassd_tls_listen", \.poppassdTLSListen),
+        path("passwd_socket", \.passwdSocket, emptyMeans: "no socket", needsRestart: true),
+        number("poppassd_timeout", \.poppassdTimeout, 5...3600, needsRestart: true),
+        number(
+            PasswordPolicy.SettingName.minimumLength,
+            \.passwordMinLength,
+            1...CredentialStore.maximumPasswordLength
+        ),
+        number(
+            PasswordPolicy.SettingName.maximumLength,
+            \.passwordMaxLength,
+            1...CredentialStore.maximumPasswordLength
+        ),
+        path(PasswordPolicy.SettingName.commonList, \.passwordCommonList, emptyMeans: "the built-in list only"),
+        text("user", \.user, nonEmpty: false, needsRestart: true),
+        text("group", \.group, nonEmpty: false, needsRestart: true),
+        ConfigurationKey(
+            name: "log_level",
+            needsRestart: false,
+            apply: { configuration, value throws(ConfigurationError) in
+                guard let level = Logger.Level(rawValue: value.lowercased()) else {
+                    throw ConfigurationError("expected trace, debug, info, notice, warning, error or critical")
+                }
+                configuration.logLevel = level
+            },
+            render: { $0.logLevel.rawValue }
+        ),
+        saslauthdSocketKey,
+        saslauthdSocketGroupKey,
+        saslauthdSocketModeKey,
+    ]
 
     // MARK: - Kinds of keys
 

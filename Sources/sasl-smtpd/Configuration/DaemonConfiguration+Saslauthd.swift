@@ -18,9 +18,7 @@ extension DaemonConfiguration {
     var saslauthdContext: SASLServerContext {
         SASLServerContext(lookup: StoreFactory.makeStore(store), hostName: hostname, defaultRealm: effectiveRealm)
     }
-}
 
-extension DaemonConfiguration {
     /// Checks the saslauthd sockets against the other socket of the daemon.
     ///
     /// - Throws: ``ConfigurationError`` when a saslauthd socket is also the password socket.

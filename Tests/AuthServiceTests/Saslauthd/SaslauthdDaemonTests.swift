@@ -81,4 +81,27 @@ final class SaslauthdDaemonTests: XCTestCase {
         for socket in sockets { XCTAssertFalse(FileManager.default.fileExists(atPath: socket), socket) }
         XCTAssertFalse(logText().contains("second-Passw0rd"))
     }
+
+    func testCheckConfigRefusesSaslauthdKeysThatCannotWork() throws {
+        let binary = try builtExecutable("sasl-smtpd", override: "SASL_SMTPD_BIN")
+        let cases = [
+            ("saslauthd_socket = run/mux", "saslauthd_socket: expected absolute paths"),
+            ("saslauthd_socket = /run/a/mux, /run/a/mux", "saslauthd_socket: a path is listed twice"),
+            ("saslauthd_socket_mode = 0777", "saslauthd_socket_mode: expected the owner to have rwx"),
+            ("saslauthd_socket_mode = 9", "saslauthd_socket_mode: expected an octal mode"),
+            (
+                "saslauthd_socket = /run/sasl-smtpd/passwd.sock",
+                "saslauthd_socket /run/sasl-smtpd/passwd.sock is also passwd_socket",
+            ),
+        ]
+        for (line, message) in cases {
+            let result = ProcessRunner.run(
+                binary,
+                ["--config", "/dev/null", "--set", line.replacingOccurrences(of: " = ", with: "="), "--check-config"],
+                timeout: 60
+            )
+            XCTAssertNotEqual(result.status, 0, line)
+            XCTAssertTrue(result.standardError.contains(message), "\(line): \(result.standardError)")
+        }
+    }
 }
