@@ -14,7 +14,7 @@ import Synchronization
 /// a bare name in the default realm (Cyrus takes the host name there, which is our default realm unless the site set
 /// another).
 ///
-/// **Passwords.** The plaintext is checked by ``SASLMechanisms/SASLServerContext/verify(password:for:)``, PLAIN's own
+/// **Passwords.** The plaintext is checked by `SASLServerContext.verify(password:for:)`, PLAIN's own
 /// check: a user stored with verifiers only (no `userPassword`) is accepted too, and an unknown user costs what a
 /// real one costs, so neither the answer nor its time tells a guesser which names exist.
 ///

@@ -8,7 +8,7 @@ import ServiceLifecycle
 /// (`pwcheck_method: saslauthd`), Cyrus IMAP, OpenLDAP's `{SASL}` pass-through and `testsaslauthd` check passwords
 /// against our store, with our throttling.
 ///
-/// Each connection carries one request and gets one reply (``SaslauthdHandler``); the password is checked by a
+/// Each connection carries one request and gets one reply (`SaslauthdHandler`); the password is checked by a
 /// ``SaslauthdAuthenticator``. Run it in the same `ServiceGroup` as the other services: graceful shutdown stops
 /// accepting, answers the checks in progress and closes the rest after
 /// ``SaslauthdServerConfiguration/drainTimeout``. The store is read per request, so a password changed by
