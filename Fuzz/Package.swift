@@ -15,13 +15,14 @@ let fuzzTargets = [
     "FuzzRecords",
     "FuzzSMTPSession",
     "FuzzDovecotAuth",
+    "FuzzSaslauthdRequest",
 ]
 
 /// Targets that also drive the SMTP submission session (and so link SMTPSubmission, with its NIO dependencies).
 let smtpTargets: Set<String> = ["FuzzSMTPSession"]
 
-/// Targets that drive a state machine of the authentication sockets (and so link AuthService).
-let authTargets: Set<String> = ["FuzzDovecotAuth"]
+/// Targets that drive a state machine or parser of the authentication sockets (and so link AuthService).
+let authTargets: Set<String> = ["FuzzDovecotAuth", "FuzzSaslauthdRequest"]
 
 let package = Package(
     name: "sasldb-fuzz",

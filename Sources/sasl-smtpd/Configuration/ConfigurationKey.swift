@@ -17,7 +17,7 @@ struct ConfigurationKey: Sendable {
 
 extension DaemonConfiguration {
     /// Every key, in the order of `--check-config`.
-    static let keys: [ConfigurationKey] = generalKeys + passwordSourceKeys + dovecotAuthKeys
+    static let keys: [ConfigurationKey] = generalKeys + passwordSourceKeys + dovecotAuthKeys + saslauthdKeys
 
     /// The keys declared here, in the order of `sasl-smtpd(8)`; the features in files of their own add theirs.
     private static let generalKeys: [ConfigurationKey] = [

@@ -24,6 +24,7 @@ extension DaemonConfiguration {
             )
         }
         _ = try passwordPolicy()
+        try validateSaslauthd()
         guard messageMemoryLimit >= messageSizeLimit else {
             throw ConfigurationError(
                 "message_memory_limit (\(messageMemoryLimit)) is below message_size_limit (\(messageSizeLimit)): "

@@ -57,6 +57,10 @@ struct DaemonConfiguration: Equatable, Sendable {
     var passwordCommonList = ""
     /// `password_source*`, `pam_service`, `pam_threads`.
     var passwordSources = PasswordSourceSettings()
+    /// Off unless set: the saslauthd sockets and the group and mode of the directories that guard them.
+    var saslauthdSocket: [String] = []
+    var saslauthdSocketGroup = ""
+    var saslauthdSocketMode = 0o710
     var user = "sasl-smtpd"
     var group = ""
     var logLevel = Logger.Level.info

@@ -11,10 +11,16 @@ import Glibc
 /// directory opened `O_NOFOLLOW`, then `fchown` and `fchmod` of that descriptor.
 enum DaemonDirectory {
     /// Creates `directory` (its parent must exist) with `mode` for `identity` (when running as root); one that exists
-    /// is left as it is, unless it is a symbolic link, which is refused.
+    /// is left as it is, unless it is a symbolic link, which is refused. `group`, when given, owns it instead of
+    /// `identity`'s group (the group whose members may reach a socket inside).
     ///
     /// - Throws: ``ConfigurationError`` when the parent or the path is a symbolic link, or a step fails.
-    static func prepare(_ directory: String, mode: mode_t, for identity: RunIdentity?) throws(ConfigurationError) {
+    static func prepare(
+        _ directory: String,
+        mode: mode_t,
+        for identity: RunIdentity?,
+        group: gid_t? = nil
+    ) throws(ConfigurationError) {
         var trimmed = Substring(directory)
         while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
         let parentPath = FileChecks.directoryName(of: String(trimmed))
@@ -50,7 +56,7 @@ enum DaemonDirectory {
             return
         }
         guard let identity, geteuid() == 0 else { return }
-        try give(name, in: parent, path: directory, mode: mode, to: identity)
+        try give(name, in: parent, path: directory, mode: mode, to: identity, group: group ?? identity.gid)
     }
 
     /// Gives the directory just made to `identity` through a descriptor: a symbolic link put in its place meanwhile
@@ -60,7 +66,8 @@ enum DaemonDirectory {
         in parent: Int32,
         path: String,
         mode: mode_t,
-        to identity: RunIdentity
+        to identity: RunIdentity,
+        group: gid_t
     ) throws(ConfigurationError) {
         let fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else {
@@ -69,7 +76,7 @@ enum DaemonDirectory {
             )
         }
         defer { close(fd) }
-        guard fchown(fd, identity.uid, identity.gid) == 0, fchmod(fd, mode) == 0 else {
+        guard fchown(fd, identity.uid, group) == 0, fchmod(fd, mode) == 0 else {
             throw ConfigurationError("cannot give \(path) to \(identity.userName): \(SystemInfo.describe(errno))")
         }
     }

@@ -52,6 +52,11 @@ struct DaemonRunner {
             clientFailures: clientFailures,
             accountFailures: accountFailures
         )
+        let saslauthdServer = try makeSaslauthdServer(
+            identity: identity,
+            failures: clientFailures,
+            accountFailures: accountFailures
+        )
         let server: SMTPServer
         do throws(SMTPServerError) {
             server = try SMTPServer(
@@ -64,6 +69,7 @@ struct DaemonRunner {
                     _ = try await passwordServer?.listeningAddresses()
                     // Postfix's private/ directory is writable by root and postfix only: bound before the drop too.
                     _ = try await dovecotServer?.listeningAddresses()
+                    _ = try await saslauthdServer?.listeningAddresses()
                     dropPrivileges(to: identity, passwordWriterInUse: writer != nil)
                 },
                 authFailures: clientFailures,
@@ -79,6 +85,7 @@ struct DaemonRunner {
             server: server,
             passwordServer: passwordServer,
             dovecotServer: dovecotServer,
+            saslauthdServer: saslauthdServer,
             passwordWriterInUse: writer != nil,
             tlsReader: tlsReader,
             pamSource: pamSource,
@@ -115,6 +122,13 @@ struct DaemonRunner {
                     successTerminationBehavior: .gracefullyShutdownGroup,
                     failureTerminationBehavior: .gracefullyShutdownGroup,
                     serviceName: "dovecot-auth"
+        if let saslauthdServer {
+            services.append(
+                .init(
+                    service: saslauthdServer,
+                    successTerminationBehavior: .gracefullyShutdownGroup,
+                    failureTerminationBehavior: .gracefullyShutdownGroup,
+                    serviceName: "saslauthd"
                 )
             )
         }

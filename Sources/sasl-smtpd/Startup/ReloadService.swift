@@ -29,6 +29,7 @@ struct ReloadService: Service {
     let passwordServer: PoppassdServer?
     /// The Dovecot auth socket's server: new connections take the new store, realm and mechanisms.
     let dovecotServer: DovecotAuthServer?
+    let saslauthdServer: SaslauthdServer?
     /// Whether a privileged writer makes the changes: it keeps the database, realm and policy it was started with.
     let passwordWriterInUse: Bool
     /// The root reader of the certificate and key, when the daemon has dropped root.
@@ -110,6 +111,7 @@ struct ReloadService: Service {
             )
             passwordServer?.updateChanger(changer)
             dovecotServer?.update(configuration.dovecotConnectionConfiguration)
+            saslauthdServer?.authenticator.updateContext(configuration.saslauthdContext)
         } catch {
             logger.error("reload failed, configuration kept", metadata: ["detail": .string(error.message)])
             return
