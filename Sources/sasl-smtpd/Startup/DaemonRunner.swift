@@ -105,30 +105,19 @@ struct DaemonRunner {
                 serviceName: "reload"
             ),
         ]
-        if let passwordServer {
+        // The optional services end the group when they stop, as the SMTP server does.
+        let optionalServices: [(service: (any Service)?, name: String)] = [
+            (passwordServer, "poppassd"),
+            (dovecotServer, "dovecot-auth"),
+            (saslauthdServer, "saslauthd"),
+        ]
+        for case let (service?, name) in optionalServices {
             services.append(
                 .init(
-                    service: passwordServer,
+                    service: service,
                     successTerminationBehavior: .gracefullyShutdownGroup,
                     failureTerminationBehavior: .gracefullyShutdownGroup,
-                    serviceName: "poppassd"
-                )
-            )
-        }
-        if let dovecotServer {
-            services.append(
-                .init(
-                    service: dovecotServer,
-                    successTerminationBehavior: .gracefullyShutdownGroup,
-                    failureTerminationBehavior: .gracefullyShutdownGroup,
-                    serviceName: "dovecot-auth"
-        if let saslauthdServer {
-            services.append(
-                .init(
-                    service: saslauthdServer,
-                    successTerminationBehavior: .gracefullyShutdownGroup,
-                    failureTerminationBehavior: .gracefullyShutdownGroup,
-                    serviceName: "saslauthd"
+                    serviceName: name
                 )
             )
         }
