@@ -51,3 +51,11 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     }
     return 0
 }
+
+@_cdecl("FuzzSaslauthdRequest_main")
+public func fuzzerMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    runFuzzer(argc, argv) { data, size in
+        guard let data else { return withUnsafePointer(to: UInt8(0)) { fuzz($0, 0) } }
+        return fuzz(data, size)
+    }
+}

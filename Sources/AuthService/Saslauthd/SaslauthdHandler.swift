@@ -109,6 +109,8 @@ final class SaslauthdHandler: ChannelInboundHandler {
     }
 
     private func log(_ request: SaslauthdRequest, _ verdict: SaslauthdVerdict) {
+        // The fields cost more than the rest of a cached check: build them only when the line is written.
+        guard environment.logger.logLevel <= .info else { return }
         var metadata: Logger.Metadata = [
             "saslauthd.session": "\(session)",
             "sasl.user": "\(String(decoding: request.login, as: UTF8.self))",
