@@ -101,6 +101,8 @@ def main():
             ("submission_listen", ""),
             ("plain_listen", f"127.0.0.1:{ports['ours_smtp']}"),
             ("require_tls", "no"),
+            ("mechanisms_without_tls", "CRAM-MD5"),
+            ("sink", "maildir:" + os.path.join(workdir, "Maildir")),
             ("sasldb_path", sasldb),
             ("default_realm", sb.REALM),
             ("user", "nobody"),

@@ -11,7 +11,7 @@ import AuthService
 // Invariants beyond "no crash":
 // - every line sent is one line: it ends with LF and holds no other LF, CR or NUL;
 // - an `OK` names a genuine user of the fixture, in `user=` without TAB, CR, LF, NUL or \001;
-// - `OK`, `CONT` and `FAIL` name a request id the client used;
+// - `OK`, `CONT` and `FAIL` name a request id the client used (by number: `007` is 7);
 // - after a `close` action nothing more is sent, for any later event.
 import FuzzSupport
 import NIOCore
@@ -40,7 +40,7 @@ private struct Harness {
     var now = NIODeadline.uptimeNanoseconds(1_000_000_000)
     var closed = false
     var held: [DovecotStepRequest] = []
-    var usedIDs: Set<String> = []
+    var usedIDs: Set<UInt32> = []
 
     mutating func process(_ actions: [DovecotAuthAction]) {
         for action in actions {
@@ -62,7 +62,10 @@ private struct Harness {
             String(decoding: $0, as: UTF8.self)
         }
         guard ["OK", "CONT", "FAIL"].contains(fields[0]) else { return }
-        require(fields.count >= 2 && usedIDs.contains(fields[1]), "an answer to an id never used: \(fields)")
+        require(
+            fields.count >= 2 && UInt32(fields[1]).map(usedIDs.contains) == true,
+            "an answer to an id never used: \(fields)"
+        )
         if fields[0] == "OK" {
             let user = fields.first { $0.hasPrefix("user=") }.map { String($0.dropFirst(5)) }
             require(user != nil, "OK without user=")
@@ -92,9 +95,9 @@ private struct Harness {
             }
             if line.first == 2 { holding = true }
             if line.first == 3 { holding = false }
-            // Ids the client named, as text (AUTH and CONT put them second).
+            // Ids the client named (AUTH and CONT put them second), as numbers: `007` is request 7.
             let fields = line.split(separator: 9, omittingEmptySubsequences: false)
-            if fields.count > 1 { usedIDs.insert(String(decoding: fields[1], as: UTF8.self)) }
+            if fields.count > 1, let id = UInt32(String(decoding: fields[1], as: UTF8.self)) { usedIDs.insert(id) }
             if line.count > DovecotAuthConnection.maximumLineLength {
                 process(connection.lineRefused("a line longer than 16 KiB"))
             } else {
