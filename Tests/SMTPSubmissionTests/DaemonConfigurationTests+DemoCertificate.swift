@@ -11,7 +11,10 @@ extension DaemonConfigurationTests {
             "/usr/bin/openssl",
             ["x509", "-in", directory + "/tls/cert.pem", "-noout", "-text"]
         )
-        XCTAssertTrue(certificate.standardOutput.contains("Public Key Algorithm: id-ecPublicKey"), certificate.standardOutput)
+        XCTAssertTrue(
+            certificate.standardOutput.contains("Public Key Algorithm: id-ecPublicKey"),
+            certificate.standardOutput
+        )
         XCTAssertTrue(certificate.standardOutput.contains("NIST CURVE: P-256"), certificate.standardOutput)
 
         // openssl names the signature the server made in the handshake: ECDSA over P-256, not RSA.

@@ -432,7 +432,7 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
         }
         wait = .tlsHandshake
         do {
-            try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.context), position: .first)
+            try context.pipeline.syncOperations.addHandler(tls.makeServerHandler(), position: .first)
         } catch {
             logger.info("TLS could not start", metadata: ["error": "\(error)"])
             abort()
@@ -441,8 +441,14 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
 
     private func handshakeCompleted(context: ChannelHandlerContext) {
         acknowledgeNow(context: context)
-        let version = (try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self))?.tlsVersion
-        logger.debug("tls handshake completed", metadata: ["tls.version": "\(version.map { "\($0)" } ?? "unknown")"])
+        // The version is looked up only when the line is logged: finding the handler costs a walk of the pipeline.
+        logger.debug(
+            "tls handshake completed",
+            metadata: {
+                let handler = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)
+                return ["tls.version": "\(handler?.tlsVersion.map { "\($0)" } ?? "unknown")"]
+            }()
+        )
         if environment.implicitTLS, wait == .notStarted {
             startSession(context: context)
             return
