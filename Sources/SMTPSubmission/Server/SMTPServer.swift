@@ -231,7 +231,7 @@ public final class SMTPServer: Service, Sendable {
             maximumPerAddress: configuration.maximumConnectionsPerAddress
         )
         if kind == .implicitTLS, let tls {
-            try pipeline.addHandler(tls.makeServerHandler())
+            try pipeline.addHandler(NIOSSLServerHandler(context: tls.context))
         }
         if let refusal {
             var metadata: Logger.Metadata = ["client.address": .string(address)]

@@ -432,7 +432,7 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
         }
         wait = .tlsHandshake
         do {
-            try context.pipeline.syncOperations.addHandler(tls.makeServerHandler(), position: .first)
+            try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.context), position: .first)
         } catch {
             logger.info("TLS could not start", metadata: ["error": "\(error)"])
             abort()

@@ -58,22 +58,6 @@ package struct ServerTLSMaterial: Sendable {
         tlsServerEndPoint = (try? leaf.toDERBytes()).flatMap { TLSServerEndPoint.bindingData(forCertificate: $0) }
     }
 
-    /// A TLS handler for one new connection of this load.
-    ///
-    /// swift-nio-ssl keeps, per connection, the buffer BoringSSL writes records into; it is allocated for one full
-    /// record (16 KiB) and by default kept at its largest size for the connection's life, although the server's own
-    /// writes after the handshake (replies to commands) are a few hundred bytes. Keeping at most
-    /// ``preservedOutboundBufferCapacity`` makes the first write after the handshake replace it with a small one, so an
-    /// idle session no longer holds 16 KiB for it; a larger write still gets a buffer as large as it needs.
-    package func makeServerHandler() -> NIOSSLServerHandler {
-        var configuration = NIOSSLHandler.Configuration()
-        configuration.maximumPreservedOutboundBufferCapacity = Self.preservedOutboundBufferCapacity
-        return NIOSSLServerHandler(context: context, configuration: configuration)
-    }
-
-    /// The record buffer kept per connection between writes: 2 KiB, more than an SMTP reply or a poppassd line.
-    package static let preservedOutboundBufferCapacity = 2048
-
     /// The key the context signs with: an RSA key that matches the leaf goes to ``SystemRSASigningKey`` (OpenSSL's
     /// faster RSA) when only TLS 1.2 and later are accepted, since older versions sign with MD5+SHA-1, which that key
     /// does not offer; any other key stays with BoringSSL, which also reports a mismatch with the certificate.
