@@ -21,16 +21,20 @@ public struct SMTPReply: Sendable, Equatable, CustomStringConvertible {
 
     /// The bytes sent on the wire: `250-first\r\n250 last\r\n`.
     public var encoded: [UInt8] {
+        // Appended in place, without a temporary array per piece: every reply of every session is encoded here.
+        let code = String(code).utf8
         var out: [UInt8] = []
+        out.reserveCapacity(lines.reduce(0) { $0 + $1.utf8.count + 12 + (enhancedCode?.utf8.count ?? 0) })
         for (index, line) in lines.enumerated() {
-            out += Array(String(code).utf8)
+            out.append(contentsOf: code)
             out.append(index == lines.count - 1 ? UInt8(ascii: " ") : UInt8(ascii: "-"))
             if let enhancedCode {
-                out += Array(enhancedCode.utf8)
+                out.append(contentsOf: enhancedCode.utf8)
                 out.append(UInt8(ascii: " "))
             }
-            out += Array(line.utf8)
-            out += [13, 10]
+            out.append(contentsOf: line.utf8)
+            out.append(13)
+            out.append(10)
         }
         return out
     }

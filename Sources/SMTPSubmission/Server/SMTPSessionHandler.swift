@@ -141,8 +141,6 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
 
     package func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        input = context.channel.allocator.buffer(capacity: 1024)
-        output = context.channel.allocator.buffer(capacity: 512)
         if context.channel.isActive { connectionStarted(context: context) }
     }
 
@@ -294,7 +292,9 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
             accountMessageMemory()
         }
         if input.readableBytes == 0 {
-            input.clear()
+            // An idle connection holds no input buffer (the next read allocates one), nor an output buffer (see
+            // flushOutput()): thousands of idle sessions each kept 1.5 KiB for nothing.
+            input = ByteBuffer()
         } else if input.readerIndex > 4096 {
             input.discardReadBytes()
         }
@@ -385,7 +385,7 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
     private func flushOutput() {
         guard let context, output.readableBytes > 0, wait != .pause, wait != .closing else { return }
         context.writeAndFlush(wrapOutboundOut(output), promise: nil)
-        output = context.channel.allocator.buffer(capacity: 512)
+        output = ByteBuffer()
     }
 
     /// Sends what is queued and closes.
@@ -403,7 +403,7 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
         context.writeAndFlush(wrapOutboundOut(output)).assumeIsolated().whenComplete { _ in
             channel.close(promise: nil)
         }
-        output = channel.allocator.buffer(capacity: 0)
+        output = ByteBuffer()
         // A client that does not read its last reply is not waited for long.
         timer = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(10)) { channel.close(promise: nil) }
     }
@@ -441,8 +441,14 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
 
     private func handshakeCompleted(context: ChannelHandlerContext) {
         acknowledgeNow(context: context)
-        let version = (try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self))?.tlsVersion
-        logger.debug("tls handshake completed", metadata: ["tls.version": "\(version.map { "\($0)" } ?? "unknown")"])
+        // The version is looked up only when the line is logged: finding the handler costs a walk of the pipeline.
+        logger.debug(
+            "tls handshake completed",
+            metadata: {
+                let handler = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)
+                return ["tls.version": "\(handler?.tlsVersion.map { "\($0)" } ?? "unknown")"]
+            }()
+        )
         if environment.implicitTLS, wait == .notStarted {
             startSession(context: context)
             return

@@ -9,8 +9,9 @@ extension SMTPSession {
     /// and the `-PLUS` variants only when the connection has channel bindings to check.
     var offeredMechanisms: [String] {
         guard !mustStartTLSFirst, authenticatedIdentity == nil else { return [] }
+        // With channel bindings every mechanism can be offered: no name is looked up (the EHLO after STARTTLS).
         return configuration.mechanisms.offered(overTLS: isTLS).filter {
-            !(SASLMechanismFactory.mechanism(named: $0)?.needsChannelBinding ?? false) || !channelBindings.isEmpty
+            !channelBindings.isEmpty || !(SASLMechanismFactory.mechanism(named: $0)?.needsChannelBinding ?? false)
         }
     }
 

@@ -46,15 +46,21 @@ struct KeyValueLogHandler: LogHandler {
         var fields = metadata
         if let provided = metadataProvider?.get() { fields.merge(provided) { _, new in new } }
         if let extra = event.metadata { fields.merge(extra) { _, new in new } }
-        var line = Self.timestamp() + " level=" + event.level.rawValue + " msg=" + logToken("\(event.message)")
-        if label != "sasl-smtpd" { line += " logger=" + logToken(label) }
+        // The line is built as bytes in one buffer: an authenticated session logs two lines at `info`, and building
+        // each by String concatenation cost about 30,000 instructions.
+        var line: [UInt8] = []
+        line.reserveCapacity(320)
+        line.append(contentsOf: Self.timestamp().utf8)
+        Self.append(" level=", event.level.rawValue, to: &line)
+        Self.append(" msg=", logToken("\(event.message)"), to: &line)
+        if label != "sasl-smtpd" { Self.append(" logger=", logToken(label), to: &line) }
         for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
-            line += " " + logToken(key) + "=" + logToken(Self.flatten(value))
+            Self.append(" ", logToken(key), to: &line)
+            Self.append("=", logToken(Self.flatten(value)), to: &line)
         }
-        if let error = event.error { line += " error=" + logToken("\(error)") }
-        line += "\n"
-        var bytes = Array(line.utf8)
-        bytes.withUnsafeMutableBytes { raw in
+        if let error = event.error { Self.append(" error=", logToken("\(error)"), to: &line) }
+        line.append(UInt8(ascii: "\n"))
+        line.withUnsafeMutableBytes { raw in
             var offset = 0
             while offset < raw.count {
                 let written = write(2, raw.baseAddress.map { $0 + offset }, raw.count - offset)
@@ -63,6 +69,11 @@ struct KeyValueLogHandler: LogHandler {
                 offset += written
             }
         }
+    }
+
+    private static func append(_ separator: StaticString, _ token: String, to line: inout [UInt8]) {
+        separator.withUTF8Buffer { line.append(contentsOf: $0) }
+        line.append(contentsOf: token.utf8)
     }
 
     private static func flatten(_ value: Logger.Metadata.Value) -> String {
@@ -75,13 +86,20 @@ struct KeyValueLogHandler: LogHandler {
         }
     }
 
-    /// UTC, to the second: `2024-05-24T15:44:17Z`.
+    /// The timestamp of the last line and the second it names: lines within one second share it.
+    private static let lastTimestamp = Mutex<(seconds: time_t, text: String)>((0, ""))
+
+    /// UTC, to the second: `2024-05-24T15:44:17Z`; formatted once per second, not once per line.
     private static func timestamp() -> String {
         var seconds = time(nil)
+        if let text = lastTimestamp.withLock({ $0.seconds == seconds ? $0.text : nil }) { return text }
         var parts = tm()
         gmtime_r(&seconds, &parts)
         func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T"
+        let text =
+            "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T"
             + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
+        lastTimestamp.withLock { $0 = (seconds, text) }
+        return text
     }
 }
