@@ -167,8 +167,7 @@ public final class PoppassdServer: Service, Sendable {
     }
 
     private func bindAll() async throws -> [any Channel] {
-        var channels: [any Channel] = []
-        do {
+        try await ListenerLifecycle.bindAllOrNone { channels in
             for listener in configuration.listeners {
                 let bootstrap = serverBootstrap { channel in
                     let address = channel.remoteAddress?.ipAddress ?? "unknown"
@@ -186,11 +185,7 @@ public final class PoppassdServer: Service, Sendable {
             if let path = configuration.localSocketPath {
                 channels.append(try await bindLocalSocket(path))
             }
-        } catch {
-            for channel in channels { try? await channel.close() }
-            throw error
         }
-        return channels
     }
 
     private func bindLocalSocket(_ path: String) async throws -> any Channel {

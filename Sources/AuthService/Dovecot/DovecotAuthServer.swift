@@ -117,8 +117,7 @@ public final class DovecotAuthServer: Service, Sendable {
     // MARK: - Listening
 
     private func bindAll() async throws -> [any Channel] {
-        var channels: [any Channel] = []
-        do {
+        try await ListenerLifecycle.bindAllOrNone { channels in
             for listener in configuration.tcpListeners {
                 do {
                     channels.append(try await bootstrap().bind(host: listener.host, port: listener.port).get())
@@ -129,11 +128,7 @@ public final class DovecotAuthServer: Service, Sendable {
             if let socket = configuration.localSocket {
                 channels.append(try await bindLocalSocket(socket))
             }
-        } catch {
-            for channel in channels { try? await channel.close() }
-            throw error
         }
-        return channels
     }
 
     /// Binds the socket born with its mode (the umask set for the bind, no `chmod` race), then gives it its owner and

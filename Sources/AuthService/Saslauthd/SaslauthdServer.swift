@@ -87,16 +87,11 @@ public final class SaslauthdServer: Service, Sendable {
     // MARK: - Listening
 
     private func bindAll() async throws -> [any Channel] {
-        var channels: [any Channel] = []
-        do {
+        try await ListenerLifecycle.bindAllOrNone { channels in
             for path in configuration.socketPaths {
                 channels.append(try await bind(path))
             }
-        } catch {
-            for channel in channels { try? await channel.close() }
-            throw error
         }
-        return channels
     }
 
     private func bind(_ path: String) async throws -> any Channel {

@@ -190,28 +190,27 @@ public final class SMTPServer: Service, Sendable {
 
     /// Binds every listener without accepting: a listening socket only accepts once its `autoRead` is turned on.
     private func bindListeners() async throws -> [any Channel] {
-        var channels: [any Channel] = []
-        for listener in configuration.listeners {
-            let bootstrap = ServerBootstrap(group: group)
-                .serverChannelOption(.autoRead, value: false)
-                .serverChannelOption(.backlog, value: configuration.backlog)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
-                .childChannelOption(.socketOption(.so_keepalive), value: 1)
-                .childChannelOption(.allowRemoteHalfClosure, value: false)
-                .childChannelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try self.initializeConnection(channel, listener: listener)
+        try await ListenerLifecycle.bindAllOrNone { channels in
+            for listener in configuration.listeners {
+                let bootstrap = ServerBootstrap(group: group)
+                    .serverChannelOption(.autoRead, value: false)
+                    .serverChannelOption(.backlog, value: configuration.backlog)
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+                    .childChannelOption(.socketOption(.so_keepalive), value: 1)
+                    .childChannelOption(.allowRemoteHalfClosure, value: false)
+                    .childChannelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try self.initializeConnection(channel, listener: listener)
+                        }
                     }
+                do {
+                    channels.append(try await bootstrap.bind(host: listener.host, port: listener.port).get())
+                } catch {
+                    throw SMTPServerError.bindFailed("\(listener.host):\(listener.port): \(error)")
                 }
-            do {
-                channels.append(try await bootstrap.bind(host: listener.host, port: listener.port).get())
-            } catch {
-                for channel in channels { try? await channel.close() }
-                throw SMTPServerError.bindFailed("\(listener.host):\(listener.port): \(error)")
             }
         }
-        return channels
     }
 
     /// Runs the `beforeAccepting` hook, then lets every listener accept; closes them all when either fails.
@@ -220,7 +219,7 @@ public final class SMTPServer: Service, Sendable {
             try await beforeAccepting?(addresses)
             for channel in channels { try await channel.setOption(.autoRead, value: true).get() }
         } catch {
-            for channel in channels { try? await channel.close() }
+            await ListenerLifecycle.closeAll(channels)
             throw error
         }
     }
