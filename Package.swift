@@ -11,8 +11,10 @@ let package = Package(
         .library(name: "PasswordChange", targets: ["PasswordChange"]),
         .library(name: "PasswordService", targets: ["PasswordService"]),
         .library(name: "SASLClient", targets: ["SASLClient"]),
+        .library(name: "SASLDBPostgres", targets: ["SASLDBPostgres"]),
         .executable(name: "sasl-smtpd", targets: ["sasl-smtpd"]),
         .executable(name: "sasldb", targets: ["sasldb"]),
+        .executable(name: "sasldb-postgres", targets: ["sasldb-postgres"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -21,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(
@@ -44,6 +47,17 @@ let package = Package(
         .target(
             name: "SASLDB",
             dependencies: ["CGDBM", "CBerkeleyDB", "CBerkeleyDBShims", "CCrypto", "CSystemShims"]
+        ),
+        .target(
+            name: "SASLDBPostgres",
+            dependencies: [
+                "SASLDB",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
         ),
         .target(
             name: "SASLMechanisms",
@@ -106,6 +120,7 @@ let package = Package(
                 "SASLDB",
                 "SASLMechanisms",
                 "SASLClient",
+                "SASLDBPostgres",
                 "CSystemShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -124,6 +139,10 @@ let package = Package(
                 "CSystemShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        .executableTarget(
+            name: "sasldb-postgres",
+            dependencies: ["SASLDB", "SASLDBPostgres"]
         ),
         .executableTarget(
             name: "sasl-mechanism-bench",
@@ -157,6 +176,10 @@ let package = Package(
         .testTarget(
             name: "SASLDBTests",
             dependencies: ["SASLDB"]
+        ),
+        .testTarget(
+            name: "SASLDBPostgresTests",
+            dependencies: ["SASLDBPostgres", "SASLDB", "ServerKitTestSupport"]
         ),
         .testTarget(
             name: "ExternalBackendTests",
