@@ -11,6 +11,7 @@ packages=(
   postfix                               # an MTA relaying through the server (private instances in the tests)
   python3 hyperfine                     # interop harness, benchmarks
   mandoc                                # the man pages' linter (scripts/lint-docs.sh)
+  postgresql libsasl2-modules-sql dovecot-pgsql   # the PostgreSQL backend's server, and its Cyrus and Dovecot readers
 )
 missing=()
 for package in "${packages[@]}"; do

@@ -23,6 +23,10 @@ swift package generate-documentation $libraries
 status=0
 # A short bounded run of every libFuzzer target (Fuzz/); a long run is `FUZZ_SECONDS=3600 scripts/fuzz.sh TARGET`.
 FUZZ_SECONDS="${FUZZ_SECONDS:-10}" ./scripts/fuzz.sh || status=$?
+# A PostgreSQL cluster of the run's own (temporary folder, Unix socket and loopback) for the PostgreSQL backend's
+# tests, which find it through SASLDB_TEST_POSTGRES_URL; stopped however the run ends.
+trap './scripts/postgres-test-cluster.sh stop' EXIT
+eval "$(./scripts/postgres-test-cluster.sh start)"
 swift test --skip-build --parallel --num-workers 2 --disable-swift-testing --xunit-output .build/xunit.xml || status=$?
 # One closing line with the counts, read from the XUnit report (the parallel runner prints none of its own).
 python3 - .build/xunit.xml <<'PY'

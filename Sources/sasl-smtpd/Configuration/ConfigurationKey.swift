@@ -48,7 +48,7 @@ extension DaemonConfiguration {
             },
             render: { $0.tlsCiphers }
         ),
-        path("sasldb_path", \.sasldbPath),
+        storeLocationKey,
         ConfigurationKey(
             name: "database_format",
             needsRestart: false,
