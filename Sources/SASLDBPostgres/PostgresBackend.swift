@@ -51,7 +51,11 @@ public final class PostgresBackend: ServerBackend {
             )
             var records: [Record] = []
             for try await (username, realm, property, value) in rows.decode((String, String, String, ByteBuffer).self) {
-                let key = RecordKey(authid: Array(username.utf8), realm: Array(realm.utf8), property: Array(property.utf8))
+                let key = RecordKey(
+                    authid: Array(username.utf8),
+                    realm: Array(realm.utf8),
+                    property: Array(property.utf8)
+                )
                 records.append(Record(key: key, value: Array(buffer: value)))
             }
             return records
@@ -66,7 +70,10 @@ public final class PostgresBackend: ServerBackend {
             )
             var keys = RecordKeyList()
             for try await (username, realm, property) in rows.decode((String, String, String).self) {
-                keys.append(RecordKey(authid: Array(username.utf8), realm: Array(realm.utf8), property: Array(property.utf8)).bytes)
+                keys.append(
+                    RecordKey(authid: Array(username.utf8), realm: Array(realm.utf8), property: Array(property.utf8))
+                        .bytes
+                )
             }
             return keys
         }

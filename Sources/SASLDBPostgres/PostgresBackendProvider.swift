@@ -40,7 +40,9 @@ public final class PostgresBackendProvider: ExternalBackendProvider {
             }
             return PostgresBackend(location: location, source: source)
         } catch {
-            return UnsupportedBackend(error: SASLDBError(postgres: error, store: location.displayName, user: location.user))
+            return UnsupportedBackend(
+                error: SASLDBError(postgres: error, store: location.displayName, user: location.user)
+            )
         }
     }
 }

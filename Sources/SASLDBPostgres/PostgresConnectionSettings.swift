@@ -51,7 +51,7 @@ struct PostgresConnectionSettings: Sendable {
                 username: location.user,
                 password: password,
                 database: location.database,
-                tls: tls.map { .require($0) } ?? .disable
+                tls: tls.map { PostgresClient.Configuration.TLS.require($0) } ?? .disable
             )
         } else {
             configuration = PostgresClient.Configuration(
@@ -76,7 +76,8 @@ struct PostgresConnectionSettings: Sendable {
                 username: location.user,
                 password: password,
                 database: location.database,
-                tls: try tls.map { .require(try NIOSSLContext(configuration: $0)) } ?? .disable
+                tls: try tls.map { PostgresConnection.Configuration.TLS.require(try NIOSSLContext(configuration: $0)) }
+                    ?? .disable
             )
         } else {
             configuration = PostgresConnection.Configuration(

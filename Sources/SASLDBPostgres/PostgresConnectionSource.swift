@@ -3,7 +3,9 @@ import PostgresNIO
 /// Where a ``PostgresBackend`` gets a connection for one operation.
 protocol PostgresConnectionSource: Sendable {
     /// Runs `body` on a connection that no other operation uses meanwhile.
-    func withConnection<Value: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> Value) async throws
+    func withConnection<Value: Sendable>(
+        _ body: @Sendable (PostgresConnection) async throws -> Value
+    ) async throws
         -> Value
 }
 
@@ -21,7 +23,9 @@ final class PooledConnections: PostgresConnectionSource {
 
     deinit { runner.cancel() }
 
-    func withConnection<Value: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> Value) async throws
+    func withConnection<Value: Sendable>(
+        _ body: @Sendable (PostgresConnection) async throws -> Value
+    ) async throws
         -> Value
     {
         try await client.withConnection { try await body($0) }
@@ -39,7 +43,9 @@ actor SingleConnection: PostgresConnectionSource {
         self.configuration = configuration
     }
 
-    func withConnection<Value: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> Value) async throws
+    func withConnection<Value: Sendable>(
+        _ body: @Sendable (PostgresConnection) async throws -> Value
+    ) async throws
         -> Value
     {
         if let connection, !connection.isClosed { return try await body(connection) }

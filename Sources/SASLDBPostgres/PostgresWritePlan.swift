@@ -47,7 +47,9 @@ struct PostgresWritePlan: Sendable {
             case .moveProperty(let user, let from, let to):
                 guard let row = PostgresRowKey(user: user) else { continue }
                 flush(&pending)
-                steps.append(.move(row, from: try PostgresRowKey.text(from.bytes), to: try PostgresRowKey.text(to.bytes)))
+                steps.append(
+                    .move(row, from: try PostgresRowKey.text(from.bytes), to: try PostgresRowKey.text(to.bytes))
+                )
             }
         }
         flush(&pending)
@@ -61,7 +63,7 @@ struct PostgresWritePlan: Sendable {
         }
         for start in stride(from: 0, to: puts.count, by: Self.chunk) {
             let slice = puts[start..<min(puts.count, start + Self.chunk)]
-            steps.append(.upsert(slice.map(\.0), slice.map { ByteBuffer(bytes: $0.1) }))
+            steps.append(.upsert(slice.map { $0.0 }, slice.map { ByteBuffer(bytes: $0.1) }))
         }
         pending.removeAll(keepingCapacity: true)
     }

@@ -11,7 +11,8 @@ extension SASLDBError {
             self = known
         } else if let transaction = error as? PostgresTransactionError {
             let cause = transaction.closureError ?? transaction.beginError ?? transaction.commitError
-            self = cause.map { SASLDBError(postgres: $0, store: store, user: user) }
+            self =
+                cause.map { SASLDBError(postgres: $0, store: store, user: user) }
                 ?? .unavailable(store: store, detail: "the transaction failed")
         } else if let psql = error as? PSQLError {
             self = Self(psql: psql, store: store, user: user)
@@ -27,7 +28,10 @@ extension SASLDBError {
             if let underlying = error.underlying, underlying is NIOSSLError {
                 self = .backend(path: store, detail: "TLS to the database failed: \(underlying)")
             } else if error.code == .sslUnsupported {
-                self = .backend(path: store, detail: "the server does not offer TLS; set sslmode=disable only for a local server")
+                self = .backend(
+                    path: store,
+                    detail: "the server does not offer TLS; set sslmode=disable only for a local server"
+                )
             } else {
                 self = .unavailable(store: store, detail: error.underlying.map { "\($0)" } ?? "\(error.code)")
             }

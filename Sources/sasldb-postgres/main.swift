@@ -10,7 +10,10 @@ import Glibc
 // file-only tool does not load postgres-nio and Foundation at each start (about 5 ms).
 let arguments = CommandLine.arguments
 guard arguments.count == 2, PostgresLocation.isURL(arguments[1]) else {
-    fputs("usage: sasldb-postgres postgresql://... (started by sasldb, speaking on standard input and output)\n", stderr)
+    fputs(
+        "usage: sasldb-postgres postgresql://... (started by sasldb, speaking on standard input and output)\n",
+        stderr
+    )
     exit(64)
 }
 let location: PostgresLocation

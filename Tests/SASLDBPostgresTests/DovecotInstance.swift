@@ -39,13 +39,14 @@ struct DovecotInstance {
         try text.write(toFile: configuration, atomically: true, encoding: .utf8)
         let started = ProcessRunner.run("/usr/sbin/dovecot", ["-c", configuration], timeout: 30)
         guard started.status == 0 else {
-            throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: "dovecot: \(started.standardError)"])
+            throw SASLDBTestFailure("dovecot did not start: \(started.standardError)")
         }
     }
 
     /// Whether `doveadm auth test` accepts the password.
     func authenticates(_ user: String, _ password: String) -> Bool {
-        ProcessRunner.run("/usr/bin/doveadm", ["-c", configuration, "auth", "test", user, password], timeout: 30).status == 0
+        ProcessRunner.run("/usr/bin/doveadm", ["-c", configuration, "auth", "test", user, password], timeout: 30).status
+            == 0
     }
 
     /// Stops the instance.

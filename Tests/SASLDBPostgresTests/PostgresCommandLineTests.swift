@@ -45,7 +45,9 @@ final class PostgresCommandLineTests: XCTestCase {
 
     func testInitAddListVerifyAndConvertBothWays() throws {
         let url = try database.url
-        XCTAssertTrue(try succeed(["db", "init", "-f", url]).standardError.contains("created the sasldb tables (version 1)"))
+        XCTAssertTrue(
+            try succeed(["db", "init", "-f", url]).standardError.contains("created the sasldb tables (version 1)")
+        )
         XCTAssertTrue(try succeed(["db", "init", "-f", url]).standardError.contains("current (version 1)"))
         try succeed(["add", "-f", url, "--stdin", "alice@example.org"], input: "wonderland\n")
         try succeed(["import", "-f", url], input: "bob@example.org:builder\ncarol@example.org:c4rol\n")
@@ -64,7 +66,10 @@ final class PostgresCommandLineTests: XCTestCase {
         defer { second.drop() }
         try succeed(["db", "init", "-f", try second.url])
         try succeed(["convert", file, try second.url])
-        XCTAssertEqual(try succeed(["export", "-f", try second.url]).standardOutput, try succeed(["export", "-f", url]).standardOutput)
+        XCTAssertEqual(
+            try succeed(["export", "-f", try second.url]).standardOutput,
+            try succeed(["export", "-f", url]).standardOutput
+        )
         let again = run(["convert", file, try second.url])
         XCTAssertEqual(again.status, 65, again.standardError)
         XCTAssertTrue(again.standardError.contains("already holds records"), again.standardError)
@@ -78,7 +83,11 @@ final class PostgresCommandLineTests: XCTestCase {
 
         let noTables = run(["list", "-f", url])
         XCTAssertEqual(noTables.status, 78, noTables.standardError)
-        XCTAssertTrue(noTables.standardError.contains("run sasldb db init") || noTables.standardError.contains("with sasldb db init"), noTables.standardError)
+        XCTAssertTrue(
+            noTables.standardError.contains("run sasldb db init")
+                || noTables.standardError.contains("with sasldb db init"),
+            noTables.standardError
+        )
 
         try succeed(["db", "init", "-f", url])
         try database.psql("UPDATE sasldb_version SET version = 7")

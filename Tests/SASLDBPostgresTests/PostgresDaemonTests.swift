@@ -32,7 +32,9 @@ final class PostgresDaemonTests: XCTestCase {
         let database = try PostgresTestDatabase("daemons")
         defer { database.drop() }
         let url = try database.url
-        let backend = try XCTUnwrap(PostgresBackendProvider(mode: .single).makeBackend(try database.location) as? any ServerBackend)
+        let backend = try XCTUnwrap(
+            PostgresBackendProvider(mode: .single).makeBackend(try database.location) as? any ServerBackend
+        )
         _ = try backend.initializeSchema()
 
         // A third machine: the tool with a site file of its own naming the store.
@@ -40,20 +42,33 @@ final class PostgresDaemonTests: XCTestCase {
         let site = directory.appendingPathComponent("tool-site.conf")
         try "postgres_url: \(url)\ndefault_realm: example.org\n".write(to: site, atomically: true, encoding: .utf8)
         let added = ProcessRunner.run(
-            sasldb, ["add", "--stdin", "alice"], input: Data("first-pw\n".utf8),
-            environment: ["SASLDB_CONFIG": site.path], timeout: 60
+            sasldb,
+            ["add", "--stdin", "alice"],
+            input: Data("first-pw\n".utf8),
+            environment: ["SASLDB_CONFIG": site.path],
+            timeout: 60
         )
         XCTAssertEqual(added.status, 0, added.standardError)
 
         let one = try SMTPDaemon.start(
-            smtpd, url: url, in: directory.appendingPathComponent("one"), extra: "poppassd_listen = 127.0.0.1:0",
+            smtpd,
+            url: url,
+            in: directory.appendingPathComponent("one"),
+            extra: "poppassd_listen = 127.0.0.1:0",
             test: self
         )
         let two = try SMTPDaemon.start(smtpd, url: url, in: directory.appendingPathComponent("two"), test: self)
         for daemon in [one, two] {
-            XCTAssertEqual(LoopbackLineClient.authPlain(port: daemon.smtpPort, user: "alice", password: "first-pw"), 235, daemon.log)
+            XCTAssertEqual(
+                LoopbackLineClient.authPlain(port: daemon.smtpPort, user: "alice", password: "first-pw"),
+                235,
+                daemon.log
+            )
             XCTAssertEqual(LoopbackLineClient.authPlain(port: daemon.smtpPort, user: "alice", password: "nope"), 535)
-            XCTAssertEqual(LoopbackLineClient.authPlain(port: daemon.smtpPort, user: "nobody", password: "first-pw"), 535)
+            XCTAssertEqual(
+                LoopbackLineClient.authPlain(port: daemon.smtpPort, user: "nobody", password: "first-pw"),
+                535
+            )
         }
         // A change through the first daemon's password service (its root writer writes the table)...
         XCTAssertTrue(
@@ -61,7 +76,11 @@ final class PostgresDaemonTests: XCTestCase {
             one.log
         )
         // ...is what the second checks at its very next AUTH.
-        XCTAssertEqual(LoopbackLineClient.authPlain(port: two.smtpPort, user: "alice", password: "second-pw"), 235, two.log)
+        XCTAssertEqual(
+            LoopbackLineClient.authPlain(port: two.smtpPort, user: "alice", password: "second-pw"),
+            235,
+            two.log
+        )
         XCTAssertEqual(LoopbackLineClient.authPlain(port: two.smtpPort, user: "alice", password: "first-pw"), 535)
         XCTAssertEqual(LoopbackLineClient.authPlain(port: one.smtpPort, user: "alice", password: "second-pw"), 235)
     }
@@ -75,17 +94,22 @@ final class PostgresDaemonTests: XCTestCase {
         let store = CredentialStore(backend: PostgresBackendProvider(mode: .single).makeBackend(location))
         _ = try XCTUnwrap(store.backend as? any ServerBackend).initializeSchema()
         try store.setPassword(Array("pw".utf8), for: try UserID(parsing: "alice@example.org", defaultRealm: ""))
-        let daemon = try SMTPDaemon.start(smtpd, url: location.description, in: directory.appendingPathComponent("d"), test: self)
+        let daemon = try SMTPDaemon.start(
+            smtpd,
+            url: location.description,
+            in: directory.appendingPathComponent("d"),
+            test: self
+        )
 
-        let codes = Mutex<[(Double, Int)]>([])
-        let running = Atomic<Bool>(true)
+        let record = LoadRecord()
+        let port = daemon.smtpPort
         let started = Date()
         let load = DispatchGroup()
         for _ in 0..<4 {
             DispatchQueue.global().async(group: load) {
-                while running.load(ordering: .relaxed) {
-                    let code = LoopbackLineClient.authPlain(port: daemon.smtpPort, user: "alice", password: "pw")
-                    codes.withLock { $0.append((Date().timeIntervalSince(started), code)) }
+                while record.running.load(ordering: .relaxed) {
+                    let code = LoopbackLineClient.authPlain(port: port, user: "alice", password: "pw")
+                    record.codes.withLock { $0.append((Date().timeIntervalSince(started), code)) }
                 }
             }
         }
@@ -98,13 +122,13 @@ final class PostgresDaemonTests: XCTestCase {
         var recovered: Double?
         while recovered == nil, Date().timeIntervalSince(started) < restarted + 30 {
             Thread.sleep(forTimeInterval: 0.2)
-            recovered = codes.withLock { $0.first { $0.0 > restarted && $0.1 == 235 }?.0 }
+            recovered = record.codes.withLock { $0.first { $0.0 > restarted && $0.1 == 235 }?.0 }
         }
         Thread.sleep(forTimeInterval: 1)
-        running.store(false, ordering: .relaxed)
+        record.running.store(false, ordering: .relaxed)
         load.wait()
 
-        let all = codes.withLock { $0 }
+        let all = record.codes.withLock { $0 }
         XCTAssertTrue(daemon.process.isRunning, "the daemon ended: \(daemon.log)")
         XCTAssertTrue(all.contains { $0.0 < stopped && $0.1 == 235 }, "no success before the stop")
         let whileDown = all.filter { $0.0 > stopped + 0.5 && $0.0 < restarted }
@@ -113,9 +137,17 @@ final class PostgresDaemonTests: XCTestCase {
         XCTAssertFalse(all.contains { $0.1 == 535 }, "a 535 was answered: the password was right all along")
         let recovery = try XCTUnwrap(recovered, "no success within 30 s of the restart: \(daemon.log.suffix(2000))")
         XCTAssertLessThan(recovery - restarted, 10, "logins came back \(recovery - restarted) s after the restart")
-        print("database restart: \(all.count) AUTHs, \(whileDown.count) answered 454 while down, success again "
-            + String(format: "%.2f", recovery - restarted) + " s after the server was back")
+        print(
+            "database restart: \(all.count) AUTHs, \(whileDown.count) answered 454 while down, success again "
+                + String(format: "%.2f", recovery - restarted) + " s after the server was back"
+        )
     }
+}
+
+/// What the load threads share: each AUTH's time and reply code, and whether to go on.
+private final class LoadRecord: Sendable {
+    let codes = Mutex<[(Double, Int)]>([])
+    let running = Atomic<Bool>(true)
 }
 
 /// A PostgreSQL cluster of one test's own (scripts/postgres-test-cluster.sh with a state file in the test's folder),
@@ -134,12 +166,21 @@ struct OwnCluster {
         }
         state = directory.appendingPathComponent("cluster.path").path
         let started = ProcessRunner.run(
-            "/bin/bash", [Self.script, "start"], environment: ["SASLDB_TEST_POSTGRES_STATE": state], timeout: 120
+            "/bin/bash",
+            [Self.script, "start"],
+            environment: ["SASLDB_TEST_POSTGRES_STATE": state],
+            timeout: 120
         )
-        guard started.status == 0 else { throw SASLDBTestFailure("the cluster did not start: \(started.standardError)") }
+        guard started.status == 0 else {
+            throw SASLDBTestFailure("the cluster did not start: \(started.standardError)")
+        }
         func value(_ name: String) -> String? {
             started.standardOutput.split(separator: "\n").first { $0.hasPrefix("export \(name)=") }
-                .map { String($0.dropFirst("export \(name)=".count)).trimmingCharacters(in: CharacterSet(charactersIn: "'")) }
+                .map {
+                    String($0.dropFirst("export \(name)=".count)).trimmingCharacters(
+                        in: CharacterSet(charactersIn: "'")
+                    )
+                }
         }
         guard let url = value("SASLDB_TEST_POSTGRES_URL"), let control = value("SASLDB_TEST_POSTGRES_CTL") else {
             throw SASLDBTestFailure("the cluster script printed no environment: \(started.standardOutput)")
@@ -155,6 +196,11 @@ struct OwnCluster {
     }
 
     func stop() {
-        _ = ProcessRunner.run("/bin/bash", [Self.script, "stop"], environment: ["SASLDB_TEST_POSTGRES_STATE": state], timeout: 60)
+        _ = ProcessRunner.run(
+            "/bin/bash",
+            [Self.script, "stop"],
+            environment: ["SASLDB_TEST_POSTGRES_STATE": state],
+            timeout: 60
+        )
     }
 }

@@ -48,7 +48,9 @@ final class PostgresPeerInteropTests: XCTestCase {
         var settings: [String: String] = [:]
         for line in try guideBlock("cyrus-sql") {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            settings[String(line[..<colon])] = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+            settings[String(line[..<colon])] = String(line[line.index(after: colon)...]).trimmingCharacters(
+                in: .whitespaces
+            )
         }
         settings["sql_hostnames"] = "\(location.socketDirectory):\(location.port)"
         settings["sql_user"] = location.user
@@ -62,12 +64,19 @@ final class PostgresPeerInteropTests: XCTestCase {
         let dummy = directory.appendingPathComponent("unused-sasldb2")
         FileManager.default.createFile(atPath: dummy.path, contents: nil)
         var arguments = [
-            Self.root.appendingPathComponent("Tests/Interop/cyrus-auth.py").path, "--db", dummy.path, "--mech", mechanism,
+            Self.root.appendingPathComponent("Tests/Interop/cyrus-auth.py").path, "--db", dummy.path, "--mech",
+            mechanism,
             "--user", user, "--realm", "example.org", "--password", password,
         ]
-        for (key, value) in try cyrusSettings() where key != "pwcheck_method" { arguments += ["--conf", "\(key)=\(value)"] }
+        for (key, value) in try cyrusSettings() where key != "pwcheck_method" {
+            arguments += ["--conf", "\(key)=\(value)"]
+        }
         let result = ProcessRunner.run("/usr/bin/python3", arguments, timeout: 60)
-        XCTAssertNotEqual(result.status, 2, "the Cyrus harness could not run: \(result.standardOutput) \(result.standardError)")
+        XCTAssertNotEqual(
+            result.status,
+            2,
+            "the Cyrus harness could not run: \(result.standardOutput) \(result.standardError)"
+        )
         return result.status == 0
     }
 
@@ -92,22 +101,31 @@ final class PostgresPeerInteropTests: XCTestCase {
         try (lines.joined(separator: "\n") + "\n").write(to: configuration, atomically: true, encoding: .utf8)
         let environment = ["SASL_CONF_PATH": directory.path]
         let add = ProcessRunner.run(
-            "/usr/sbin/saslpasswd2", ["-p", "-c", "-u", "example.org", "carol"],
-            input: Data("c4rol".utf8), environment: environment, timeout: 30
+            "/usr/sbin/saslpasswd2",
+            ["-p", "-c", "-u", "example.org", "carol"],
+            input: Data("c4rol".utf8),
+            environment: environment,
+            timeout: 30
         )
         XCTAssertEqual(add.status, 0, add.standardError)
         let carol = try UserID(parsing: "carol@example.org", defaultRealm: "")
         XCTAssertTrue(try store.verify(password: Array("c4rol".utf8), for: carol))
         // Cyrus changes a password with its (never matching) probe, then sql_insert: the upsert replaces the value.
         let change = ProcessRunner.run(
-            "/usr/sbin/saslpasswd2", ["-p", "-u", "example.org", "carol"],
-            input: Data("n3w".utf8), environment: environment, timeout: 30
+            "/usr/sbin/saslpasswd2",
+            ["-p", "-u", "example.org", "carol"],
+            input: Data("n3w".utf8),
+            environment: environment,
+            timeout: 30
         )
         XCTAssertEqual(change.status, 0, change.standardError)
         XCTAssertTrue(try store.verify(password: Array("n3w".utf8), for: carol))
         // And deletes by writing the text NULL, which the store function turns into a delete.
         let delete = ProcessRunner.run(
-            "/usr/sbin/saslpasswd2", ["-d", "-u", "example.org", "carol"], environment: environment, timeout: 30
+            "/usr/sbin/saslpasswd2",
+            ["-d", "-u", "example.org", "carol"],
+            environment: environment,
+            timeout: 30
         )
         XCTAssertEqual(delete.status, 0, delete.standardError)
         XCTAssertFalse(try store.exists(carol))

@@ -14,7 +14,13 @@ struct SMTPDaemon {
     let poppassdPort: Int
 
     /// Starts the daemon in `directory` (a folder of its own) on `url` and waits until it is ready (60 s at most).
-    static func start(_ binary: String, url: String, in directory: URL, extra: String = "", test: XCTestCase) throws
+    static func start(
+        _ binary: String,
+        url: String,
+        in directory: URL,
+        extra: String = "",
+        test: XCTestCase
+    ) throws
         -> SMTPDaemon
     {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -53,14 +53,19 @@ final class PostgresLocationTests: XCTestCase {
                 site: try SiteConfiguration(parsing: Array(text.utf8), source: "site.conf", knownKeys: [])
             )
         }
-        let byURL = try configuration("postgres_url: postgresql://mta@db/creds?sslmode=require\npostgres_pool_size: 2\n")
+        let byURL = try configuration(
+            "postgres_url: postgresql://mta@db/creds?sslmode=require\npostgres_pool_size: 2\n"
+        )
         guard case .postgres(let location) = byURL.location else { return XCTFail("\(byURL.location)") }
         XCTAssertEqual(location.host, "db")
         XCTAssertEqual(location.poolSize, 2)
         XCTAssertEqual(location.tls, .require)
         XCTAssertEqual(byURL.origins[.location], "site.conf:1")
         let byKeys = try configuration("postgres_host: /run/postgresql\npostgres_database: creds\n")
-        XCTAssertEqual(byKeys.location, .postgres(try PostgresLocation(url: "postgresql:///creds?host=/run/postgresql")))
+        XCTAssertEqual(
+            byKeys.location,
+            .postgres(try PostgresLocation(url: "postgresql:///creds?host=/run/postgresql"))
+        )
         let byPath = try configuration("sasldb_path: postgresql://mta@db/creds\n")
         XCTAssertEqual(byPath.location, .postgres(try PostgresLocation(url: "postgresql://mta@db/creds")))
         XCTAssertThrowsError(try configuration("sasldb_path: /etc/sasldb2\npostgres_host: db\n")) { error in

@@ -152,7 +152,11 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
         "\(database)@" + (host.map { "\($0):\(port)" } ?? socketDirectory)
     }
 
-    private static func number(_ name: String, _ value: String, in range: ClosedRange<Int>) throws(PostgresLocationError)
+    private static func number(
+        _ name: String,
+        _ value: String,
+        in range: ClosedRange<Int>
+    ) throws(PostgresLocationError)
         -> Int
     {
         guard let number = Int(value), range.contains(number) else {

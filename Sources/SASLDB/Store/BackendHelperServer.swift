@@ -64,13 +64,7 @@ package struct BackendHelperServer {
                 throw SASLDBError.backend(path: "backend helper", detail: "this store has no tables to initialize")
             }
             let result = try server.initializeSchema()
-            return BackendWire.success { out in
-                switch result {
-                case .created(let version): out.byte(1); out.count(version); out.count(0)
-                case .migrated(let from, let to): out.byte(2); out.count(to); out.count(from)
-                case .current(let version): out.byte(3); out.count(version); out.count(0)
-                }
-            }
+            return BackendWire.success { $0.schemaInitialization(result) }
         }
     }
 }

@@ -58,14 +58,7 @@ package final class HelperBackend: ServerBackend {
 
     package func initializeSchema() throws -> SchemaInitialization {
         var reply = try call(.initializeSchema)
-        let kind = try reply.byte()
-        let version = try reply.count()
-        let from = try reply.count()
-        switch kind {
-        case 1: return .created(version: version)
-        case 2: return .migrated(from: from, to: version)
-        default: return .current(version: version)
-        }
+        return try reply.schemaInitialization()
     }
 
     private func call(_ request: BackendWire.Request) throws -> WireReader {
@@ -92,7 +85,7 @@ package final class HelperBackend: ServerBackend {
         posix_spawn_file_actions_adddup2(&actions, ends[1], STDIN_FILENO)
         posix_spawn_file_actions_adddup2(&actions, ends[1], STDOUT_FILENO)
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
+        defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
         let status = posix_spawn(&pid, executable, &actions, nil, argv, environ)
         close(ends[1])

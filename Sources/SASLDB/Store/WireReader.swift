@@ -48,6 +48,19 @@ package struct WireReader {
         }
     }
 
+    /// What `db init` did, as ``WireWriter/schemaInitialization(_:)`` wrote it.
+    package mutating func schemaInitialization() throws -> SchemaInitialization {
+        let kind = try byte()
+        let version = try count()
+        let from = try count()
+        switch kind {
+        case 1: return .created(version: version)
+        case 2: return .migrated(from: from, to: version)
+        case 3: return .current(version: version)
+        default: throw Self.malformed
+        }
+    }
+
     /// The error a failed response carries.
     mutating func error() throws -> SASLDBError {
         let tag = try byte()

@@ -40,13 +40,28 @@ package struct WireWriter {
         }
     }
 
+    /// What `db init` did: a kind, the version reached and the version migrated from.
+    package mutating func schemaInitialization(_ result: SchemaInitialization) {
+        switch result {
+        case .created(let version): schemaFields(1, version, 0)
+        case .migrated(let from, let to): schemaFields(2, to, from)
+        case .current(let version): schemaFields(3, version, 0)
+        }
+    }
+
+    private mutating func schemaFields(_ kind: UInt8, _ version: Int, _ from: Int) {
+        byte(kind)
+        count(version)
+        count(from)
+    }
+
     /// The error as a tag and its fields; a case without a tag of its own travels as ``SASLDBError/backend(path:detail:)``.
     package mutating func error(_ error: SASLDBError) {
         switch error {
         case .unavailable(let store, let detail): fields(1, store, detail)
         case .loginRefused(let store, let user, let detail): fields(2, store, user, detail)
         case .schemaVersion(let store, let found, let supported):
-            fields(3, store, found.map(String.init) ?? "", String(supported))
+            fields(3, store, found.map { String($0) } ?? "", String(supported))
         case .invalidValue(let reason): fields(4, reason)
         case .invalidName(let reason): fields(5, reason)
         case .invalidPassword(let reason): fields(6, reason)
