@@ -62,7 +62,7 @@ final class PostgresDaemonTests: XCTestCase {
             XCTAssertEqual(
                 LoopbackLineClient.authPlain(port: daemon.smtpPort, user: "alice", password: "first-pw"),
                 235,
-                daemon.log
+                daemon.currentLog
             )
             XCTAssertEqual(LoopbackLineClient.authPlain(port: daemon.smtpPort, user: "alice", password: "nope"), 535)
             XCTAssertEqual(
@@ -73,13 +73,13 @@ final class PostgresDaemonTests: XCTestCase {
         // A change through the first daemon's password service (its root writer writes the table)...
         XCTAssertTrue(
             LoopbackLineClient.changePassword(port: one.poppassdPort, user: "alice", old: "first-pw", new: "second-pw"),
-            one.log
+            one.currentLog
         )
         // ...is what the second checks at its very next AUTH.
         XCTAssertEqual(
             LoopbackLineClient.authPlain(port: two.smtpPort, user: "alice", password: "second-pw"),
             235,
-            two.log
+            two.currentLog
         )
         XCTAssertEqual(LoopbackLineClient.authPlain(port: two.smtpPort, user: "alice", password: "first-pw"), 535)
         XCTAssertEqual(LoopbackLineClient.authPlain(port: one.smtpPort, user: "alice", password: "second-pw"), 235)
@@ -129,13 +129,16 @@ final class PostgresDaemonTests: XCTestCase {
         load.wait()
 
         let all = record.codes.withLock { $0 }
-        XCTAssertTrue(daemon.process.isRunning, "the daemon ended: \(daemon.log)")
+        XCTAssertTrue(daemon.process.isRunning, "the daemon ended: \(daemon.currentLog)")
         XCTAssertTrue(all.contains { $0.0 < stopped && $0.1 == 235 }, "no success before the stop")
         let whileDown = all.filter { $0.0 > stopped + 0.5 && $0.0 < restarted }
         XCTAssertFalse(whileDown.isEmpty, "no AUTH ran while the database was down")
         XCTAssertEqual(Set(whileDown.map(\.1)), [454], "while down: \(whileDown.map(\.1))")
         XCTAssertFalse(all.contains { $0.1 == 535 }, "a 535 was answered: the password was right all along")
-        let recovery = try XCTUnwrap(recovered, "no success within 30 s of the restart: \(daemon.log.suffix(2000))")
+        let recovery = try XCTUnwrap(
+            recovered,
+            "no success within 30 s of the restart: \(daemon.currentLog.suffix(2000))"
+        )
         XCTAssertLessThan(recovery - restarted, 10, "logins came back \(recovery - restarted) s after the restart")
         print(
             "database restart: \(all.count) AUTHs, \(whileDown.count) answered 454 while down, success again "
