@@ -14,6 +14,7 @@ let fuzzTargets = [
     "FuzzPasswordList",
     "FuzzRecords",
     "FuzzSMTPSession",
+    "FuzzPostgresLocation",
 ]
 
 /// Targets that also drive the SMTP submission session (and so link SMTPSubmission, with its NIO dependencies).

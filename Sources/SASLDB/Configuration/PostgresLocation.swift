@@ -132,9 +132,10 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
     /// The location as a URL that ``init(url:)`` reads back, every setting spelled out; nothing in it is secret.
     public var description: String {
         var parameters: [String] = []
-        var authority = Self.encode(user) + "@"
+        var authority = Self.encode(user, keepingSlash: false) + "@"
         if let host {
-            authority += (host.contains(":") ? "[\(host)]" : Self.encode(host)) + ":\(port)"
+            let encoded = Self.encode(host, keepingSlash: false)
+            authority += (host.contains(":") ? "[\(encoded)]" : encoded) + ":\(port)"
             parameters.append("sslmode=\(tls.rawValue)")
             if let caFile { parameters.append("sslrootcert=\(Self.encode(caFile))") }
         } else {
@@ -144,7 +145,8 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
         if let passwordFile { parameters.append("password_file=\(Self.encode(passwordFile))") }
         parameters.append("pool_size=\(poolSize)")
         parameters.append("query_timeout=\(queryTimeoutMilliseconds / 1000)")
-        return "postgresql://\(authority)/\(Self.encode(database))?" + parameters.joined(separator: "&")
+        return "postgresql://\(authority)/\(Self.encode(database, keepingSlash: false))?"
+            + parameters.joined(separator: "&")
     }
 
     /// A short name for messages: `database@host:port` or `database@socket-directory`.
@@ -195,13 +197,13 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
         return decoded
     }
 
-    /// Percent-encoding of everything but unreserved characters and `/`.
-    private static func encode(_ text: String) -> String {
+    /// Percent-encoding of everything but unreserved characters, and `/` in the paths of parameters.
+    private static func encode(_ text: String, keepingSlash: Bool = true) -> String {
         var out = ""
         for byte in text.utf8 {
             let scalar = Unicode.Scalar(byte)
             if (byte < 0x80 && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)))
-                || "-._~/".unicodeScalars.contains(scalar)
+                || "-._~".unicodeScalars.contains(scalar) || (keepingSlash && byte == UInt8(ascii: "/"))
             {
                 out.unicodeScalars.append(scalar)
             } else {
