@@ -43,6 +43,12 @@ actor SingleConnection: PostgresConnectionSource {
         self.configuration = configuration
     }
 
+    deinit {
+        // The connection must be closed before it goes: the closing future holds it until then.
+        guard let connection else { return }
+        connection.close().whenComplete { _ in _ = connection }
+    }
+
     func withConnection<Value: Sendable>(
         _ body: @Sendable (PostgresConnection) async throws -> Value
     ) async throws
@@ -56,11 +62,5 @@ actor SingleConnection: PostgresConnectionSource {
         )
         connection = opened
         return try await body(opened)
-    }
-
-    /// Closes the connection, if open.
-    func close() async {
-        try? await connection?.close()
-        connection = nil
     }
 }
