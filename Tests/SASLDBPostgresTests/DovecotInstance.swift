@@ -1,10 +1,14 @@
 import Foundation
 import ServerKitTestSupport
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A private Dovecot with no listener, only its auth service and the SQL passdb of the guide, in a test's folder.
 struct DovecotInstance {
     private let configuration: String
-    private let pidFile: String
+    private let process: Process
 
     /// Writes the configuration beside `sql` (the passdb's settings) and starts Dovecot.
     init(directory: URL, sql: String) throws {
@@ -18,7 +22,6 @@ struct DovecotInstance {
         let sqlFile = base.appendingPathComponent("sql.conf").path
         try sql.write(toFile: sqlFile, atomically: true, encoding: .utf8)
         configuration = base.appendingPathComponent("dovecot.conf").path
-        pidFile = base.appendingPathComponent("run/master.pid").path
         let text = """
             base_dir = \(base.path)/run
             state_dir = \(base.path)/state
@@ -26,6 +29,7 @@ struct DovecotInstance {
             protocols =
             ssl = no
             auth_mechanisms = plain login scram-sha-256
+            auth_failure_delay = 0
             passdb {
               driver = sql
               args = \(sqlFile)
@@ -37,9 +41,23 @@ struct DovecotInstance {
 
             """
         try text.write(toFile: configuration, atomically: true, encoding: .utf8)
-        let started = ProcessRunner.run("/usr/sbin/dovecot", ["-c", configuration], timeout: 30)
-        guard started.status == 0 else {
-            throw SASLDBTestFailure("dovecot did not start: \(started.standardError)")
+        // In the foreground, so the test owns the process and ends it.
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/dovecot")
+        process.arguments = ["-F", "-c", configuration]
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let socket = base.appendingPathComponent("run/auth-client").path
+        let deadline = Date().addingTimeInterval(30)
+        while !FileManager.default.fileExists(atPath: socket), process.isRunning, Date() < deadline {
+            usleep(50_000)
+        }
+        guard FileManager.default.fileExists(atPath: socket) else {
+            stop()
+            let log = (try? String(contentsOfFile: base.appendingPathComponent("log").path, encoding: .utf8)) ?? ""
+            throw SASLDBTestFailure("dovecot did not start: \(log)")
         }
     }
 
@@ -49,8 +67,9 @@ struct DovecotInstance {
             == 0
     }
 
-    /// Stops the instance.
+    /// Stops the instance and waits for it.
     func stop() {
-        _ = ProcessRunner.run("/usr/bin/doveadm", ["-c", configuration, "stop"], timeout: 30)
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
     }
 }
