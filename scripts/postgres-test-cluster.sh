@@ -11,6 +11,12 @@ owner=postgres
 as_owner() { if [[ $(id -u) == 0 ]]; then runuser -u "$owner" -- "$@"; else "$@"; fi; }
 
 start() {
+  # Descriptors the caller left open must not live on in the server: a caller that waits for them to close (as
+  # Foundation's Process does) would wait for ever. 255 is bash's own, reading this script.
+  for fd in /proc/$$/fd/*; do
+    fd=${fd##*/}
+    if ((fd > 2 && fd != 255)); then eval "exec $fd>&-" 2>/dev/null || true; fi
+  done
   [[ -x $bin/initdb ]] || { echo "no PostgreSQL in $bin: run scripts/install-deps.sh" >&2; exit 1; }
   [[ $(id -u) == 0 ]] || owner=$(id -un)
   dir=$(mktemp -d /tmp/sasldb-pg.XXXXXX)
@@ -51,6 +57,10 @@ ENV
   cat >"$dir/ctl" <<CTL
 #!/usr/bin/env bash
 set -e
+for fd in /proc/\$\$/fd/*; do
+  fd=\${fd##*/}
+  if ((fd > 2 && fd != 255)); then eval "exec \$fd>&-" 2>/dev/null || true; fi
+done
 if [[ \$(id -u) == 0 ]]; then exec runuser -u $owner -- "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -m fast "\$1"; fi
 exec "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -m fast "\$1"
 CTL
