@@ -34,7 +34,7 @@ final class PostgresPeerInteropTests: XCTestCase {
     }
 
     /// The lines of the guide's block `name`.
-    private func guideBlock(_ name: String) throws -> [String] {
+    func guideBlock(_ name: String) throws -> [String] {
         let text = try String(contentsOf: Self.root.appendingPathComponent("Docs/postgresql.md"), encoding: .utf8)
         let lines = text.components(separatedBy: "\n")
         let marker = try XCTUnwrap(lines.firstIndex(of: "<!-- guide-test: \(name) -->"), "the guide lost block \(name)")
@@ -159,5 +159,19 @@ final class PostgresPeerInteropTests: XCTestCase {
                     + "user=\(location.user)"
                 : line
         }.joined(separator: "\n") + "\n"
+    }
+}
+
+extension PostgresPeerInteropTests {
+    func testTheGuidesSiteSettingsNameThePostgreSQLStore() throws {
+        let text = try guideBlock("site-url").joined(separator: "\n")
+        let site = try SiteConfiguration(parsing: Array(text.utf8), source: "guide", knownKeys: [])
+        let configuration = try StoreConfiguration(site: site)
+        guard case .postgres(let location) = configuration.location else { return XCTFail("\(configuration.location)") }
+        XCTAssertEqual(location.host, "db.example.org")
+        XCTAssertEqual(location.user, "sasldb_admin")
+        XCTAssertEqual(location.tls, .verifyFull)
+        XCTAssertEqual(location.passwordFile, "/etc/sasl2/sasldb.pgpass")
+        XCTAssertEqual(location.poolSize, 8)
     }
 }
