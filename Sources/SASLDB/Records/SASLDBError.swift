@@ -39,14 +39,6 @@ public enum SASLDBError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The store's tables are missing (`found` is `nil`) or of a version this program does not know.
     case schemaVersion(store: String, found: Int?, supported: Int)
 
-    /// Whether trying again later may succeed without anyone changing anything (the 454 of an SMTP AUTH).
-    public var isTemporary: Bool {
-        switch self {
-        case .busy, .unavailable: return true
-        default: return false
-        }
-    }
-
     public var description: String {
         switch self {
         case .fileNotFound(let path):
