@@ -86,8 +86,10 @@ package final class HelperBackend: ServerBackend {
         posix_spawn_file_actions_adddup2(&actions, ends[1], STDOUT_FILENO)
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
+        // No environment: the helper needs none, and a setuid caller's (chgsaslpasswd's) is its caller's choice.
+        let environment: [UnsafeMutablePointer<CChar>?] = [nil]
         var pid: pid_t = 0
-        let status = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        let status = posix_spawn(&pid, executable, &actions, nil, argv, environment)
         close(ends[1])
         guard status == 0 else {
             close(ends[0])
