@@ -108,7 +108,8 @@ def main():
                 ("hostname", "localhost"), ("tls_certificate", cert), ("tls_key", key),
                 ("tls_minimum_version", "1.3"), ("sasldb_path", location), ("default_realm", REALM),
                 ("sink", "maildir:" + maildir), ("user", "nobody"), ("group", "postfix"),
-                ("poppassd_listen", ""), ("passwd_socket", ""),
+                ("poppassd_listen", ""), ("passwd_socket", ""), ("max_connections", "1000"),
+                ("max_connections_per_address", "1000"),
                 ("submission_listen", f"127.0.0.1:{ports[label]}"),
             ])
             daemon.name = label

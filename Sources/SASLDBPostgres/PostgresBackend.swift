@@ -7,13 +7,17 @@ import Synchronization
 /// A credential store in a PostgreSQL table, `(username, realm, property, value)`, one row per sasldb record.
 ///
 /// Every call is one bounded round of queries: an AUTH reads its secrets with one `SELECT`; a write of a batch is one
-/// transaction. Nothing is cached, so a change made through any program is seen by every other at its next lookup.
+/// transaction. A call may take the query timeout once per statement it runs (a batch of 100,000 users runs about a
+/// hundred), and a read of every record ``scanStatements`` times it. Nothing is cached, so a change made through any program is seen by every other at its next lookup.
 /// The schema version is checked once per backend, on its first call.
 public final class PostgresBackend: ServerBackend {
     /// The location, for messages and the timeout.
     public let location: PostgresLocation
     private let source: any PostgresConnectionSource
     private let schemaChecked = Atomic<Bool>(false)
+
+    /// How many query timeouts a read of every record may take: a scan of a large table is many queries' worth.
+    public static let scanStatements = 12
 
     /// A logger for the client that says nothing: the backend reports through the errors it throws.
     static let silent = Logger(label: "sasldb.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -44,7 +48,7 @@ public final class PostgresBackend: ServerBackend {
     }
 
     public func records() throws -> [Record] {
-        try run { connection in
+        try run(statements: Self.scanStatements) { connection in
             let rows = try await connection.query(
                 "SELECT username, realm, property, value FROM sasldb ORDER BY realm, username, property",
                 logger: Self.silent
@@ -63,7 +67,7 @@ public final class PostgresBackend: ServerBackend {
     }
 
     public func recordKeys() throws -> RecordKeyList {
-        try run { connection in
+        try run(statements: Self.scanStatements) { connection in
             let rows = try await connection.query(
                 "SELECT username, realm, property FROM sasldb ORDER BY realm, username, property",
                 logger: Self.silent
@@ -82,7 +86,8 @@ public final class PostgresBackend: ServerBackend {
     public func apply(_ batch: WriteBatch) throws {
         let plan = try PostgresWritePlan(batch)
         guard !plan.steps.isEmpty else { return }
-        try run { connection in
+        // BEGIN and COMMIT besides the plan's own statements.
+        try run(statements: plan.steps.count + 2) { connection in
             try await connection.withTransaction(logger: Self.silent) { transaction in
                 for step in plan.steps { try await step.execute(on: transaction) }
             }
@@ -90,7 +95,7 @@ public final class PostgresBackend: ServerBackend {
     }
 
     public func initializeSchema() throws -> SchemaInitialization {
-        let result = try run(checkingSchema: false) { connection in
+        let result = try run(checkingSchema: false, statements: PostgresSchema.version1.count + 4) { connection in
             try await connection.withTransaction(logger: Self.silent) { transaction in
                 try await PostgresSchemaMigrator.migrate(transaction, store: self.location.displayName)
             }
@@ -99,14 +104,17 @@ public final class PostgresBackend: ServerBackend {
         return result
     }
 
-    /// Runs `body` on a connection within the query timeout, the schema checked first on this backend's first call.
+    /// Runs `body`, which runs `statements` statements, on a connection within as many query timeouts (one more for
+    /// the schema check made on this backend's first call).
     private func run<Value: Sendable>(
         checkingSchema: Bool = true,
+        statements: Int = 1,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Value
     ) throws -> Value {
         let store = location.displayName
         let check = checkingSchema && !schemaChecked.load(ordering: .relaxed)
-        let value = try BlockingBridge.run(store: store, timeoutMilliseconds: location.queryTimeoutMilliseconds) {
+        let bound = location.queryTimeoutMilliseconds * (statements + (check ? 1 : 0))
+        let value = try BlockingBridge.run(store: store, timeoutMilliseconds: bound) {
             [source] in
             do {
                 return try await source.withConnection { connection in

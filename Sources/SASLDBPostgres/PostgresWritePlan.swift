@@ -87,9 +87,10 @@ extension PostgresWritePlan.Step {
         case .delete(let keys):
             try await connection.query(
                 """
-                DELETE FROM sasldb WHERE (username, realm, property) IN (
-                    SELECT * FROM unnest(\(keys.map(\.username))::text[], \(keys.map(\.realm))::text[],
-                        \(keys.map(\.property))::text[]))
+                DELETE FROM sasldb AS s
+                USING unnest(\(keys.map(\.username))::text[], \(keys.map(\.realm))::text[],
+                    \(keys.map(\.property))::text[]) AS d(username, realm, property)
+                WHERE s.username = d.username AND s.realm = d.realm AND s.property = d.property
                 """,
                 logger: logger
             )
