@@ -84,7 +84,11 @@ extension PostgresWritePlan.Step {
                 """,
                 logger: logger
             )
-        case .delete(let keys):
+        case .delete(let all):
+            // Most deletes of a batch clear secrets a user never had (an import writes nine changes per user, eight
+            // of them deletes): only the keys of users that have rows are sent.
+            let keys = try await Self.keysOfStoredUsers(all, on: connection)
+            guard !keys.isEmpty else { return }
             try await connection.query(
                 """
                 DELETE FROM sasldb AS s
@@ -113,5 +117,31 @@ extension PostgresWritePlan.Step {
                 logger: logger
             )
         }
+    }
+
+    /// The keys among `keys` whose user has any row.
+    private static func keysOfStoredUsers(
+        _ keys: [PostgresRowKey],
+        on connection: PostgresConnection
+    ) async throws
+        -> [PostgresRowKey]
+    {
+        var users: [PostgresRowKey] = []
+        var seen = Set<PostgresRowKey>()
+        for key in keys where seen.insert(key.user).inserted { users.append(key.user) }
+        let rows = try await connection.query(
+            """
+            SELECT DISTINCT s.username, s.realm FROM sasldb AS s
+            JOIN unnest(\(users.map(\.username))::text[], \(users.map(\.realm))::text[]) AS d(username, realm)
+                ON s.username = d.username AND s.realm = d.realm
+            """,
+            logger: PostgresBackend.silent
+        )
+        var stored = Set<PostgresRowKey>()
+        for try await (username, realm) in rows.decode((String, String).self) {
+            stored.insert(PostgresRowKey(username: username, realm: realm, property: ""))
+        }
+        guard !stored.isEmpty else { return [] }
+        return keys.filter { stored.contains($0.user) }
     }
 }

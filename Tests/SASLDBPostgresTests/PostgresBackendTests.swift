@@ -63,6 +63,23 @@ final class PostgresBackendTests: XCTestCase {
         XCTAssertTrue(try store.verify(password: Array("other".utf8), for: alice))
     }
 
+    func testAnImportReplacesTheSecretsOfStoredUsersAndCreatesTheOthers() throws {
+        var scram = SecretPolicy.cyrusDefault
+        scram.scram = .sha256
+        let backend = try initialized()
+        try CredentialStore(backend: backend, policy: scram).setPassword(Array("old".utf8), for: alice)
+        let others = try (0..<2500).map { try UserID(parsing: "user\($0)@example.org", defaultRealm: "") }
+        let store = CredentialStore(backend: backend)
+        let entries = others.enumerated().map { ($0.element, Array("pw-\($0.offset)".utf8)) }
+        try store.importPasswords([(alice, Array("new".utf8))] + entries)
+        XCTAssertEqual(
+            try backend.fetch(alice, properties: [.authPassword, .userPassword]),
+            [.userPassword: Array("new".utf8)]
+        )
+        XCTAssertEqual(try store.users().count, 2501)
+        XCTAssertTrue(try store.verify(password: Array("pw-1000".utf8), for: others[1000]))
+    }
+
     func testDisableEnableAndDeleteKeepTheirMeaning() throws {
         let store = CredentialStore(backend: try initialized())
         try store.setPassword(Array("pw".utf8), for: alice)
