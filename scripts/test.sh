@@ -26,7 +26,8 @@ FUZZ_SECONDS="${FUZZ_SECONDS:-10}" ./scripts/fuzz.sh || status=$?
 # A PostgreSQL cluster of the run's own (temporary folder, Unix socket and loopback) for the PostgreSQL backend's
 # tests, which find it through SASLDB_TEST_POSTGRES_URL; stopped however the run ends.
 trap './scripts/postgres-test-cluster.sh stop' EXIT
-eval "$(./scripts/postgres-test-cluster.sh start)"
+cluster=$(./scripts/postgres-test-cluster.sh start)  # an assignment, so a failed start stops the run (set -e)
+eval "$cluster"
 swift test --skip-build --parallel --num-workers 2 --disable-swift-testing --xunit-output .build/xunit.xml || status=$?
 # One closing line with the counts, read from the XUnit report (the parallel runner prints none of its own).
 python3 - .build/xunit.xml <<'PY'
