@@ -1,7 +1,7 @@
 import SASLDB
 import Synchronization
 
-/// Makes PostgreSQL backends for ``StoreFactory``: a program that links this target installs one at startup
+/// Makes PostgreSQL backends for `StoreFactory`: a program that links this target installs one at startup
 /// (`StoreFactory.install(PostgresBackendProvider(mode: .pooled))`).
 ///
 /// Every store of one location in the process shares one backend, so a daemon holds one bounded pool per database
