@@ -1,6 +1,5 @@
-import XCTest
-
 import SASLDB
+import XCTest
 
 /// The messages between `sasldb` and its `sasldb-postgres` helper: every request and error comes back as it went.
 final class BackendWireTests: XCTestCase {
