@@ -7,16 +7,6 @@ struct PostgresRowKey: Hashable, Sendable {
     var realm: String
     var property: String
 
-    /// A key of these columns.
-    init(username: String, realm: String, property: String) {
-        self.username = username
-        self.realm = realm
-        self.property = property
-    }
-
-    /// The key's user: the same columns with an empty property.
-    var user: PostgresRowKey { PostgresRowKey(username: username, realm: realm, property: "") }
-
     /// The user's columns, with an empty property; `nil` when a part is not UTF-8.
     init?(user: UserID) {
         guard let username = String(validating: user.authid, as: UTF8.self),

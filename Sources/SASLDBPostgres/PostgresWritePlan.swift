@@ -9,7 +9,8 @@ struct PostgresWritePlan: Sendable {
     /// One statement's worth of work.
     enum Step: Sendable {
         case upsert([PostgresRowKey], [ByteBuffer])
-        case delete([PostgresRowKey])
+        /// The keys, and their users without repeats (for the check which users have rows).
+        case delete([RecordKey], users: [PostgresRowKey])
         case deleteUser(PostgresRowKey)
         case move(PostgresRowKey, from: String, to: String)
     }
@@ -25,7 +26,8 @@ struct PostgresWritePlan: Sendable {
     /// - Throws: ``SASLDBError/invalidValue(_:)`` for a value over ``PostgresSchema/maximumValueLength`` bytes or a
     ///   name that is not UTF-8.
     init(_ batch: WriteBatch) throws {
-        var pending: [PostgresRowKey: [UInt8]?] = [:]
+        // Keyed by the raw key: hashing bytes is far cheaper than hashing three Strings, and an import makes 900,000.
+        var pending: [RecordKey: [UInt8]?] = [:]
         for operation in batch.operations {
             switch operation {
             case .put(let key, let value):
@@ -36,34 +38,38 @@ struct PostgresWritePlan: Sendable {
                             + "\(PostgresSchema.maximumValueLength)"
                     )
                 }
-                pending[try PostgresRowKey(key)] = .some(value)
+                _ = try PostgresRowKey(key)
+                pending[key] = .some(value)
             case .delete(let key):
-                guard let row = try? PostgresRowKey(key) else { continue }
-                pending[row] = .some(nil)
+                pending[key] = .some(nil)
             case .deleteUser(let user):
                 guard let row = PostgresRowKey(user: user) else { continue }
-                flush(&pending)
+                try flush(&pending)
                 steps.append(.deleteUser(row))
             case .moveProperty(let user, let from, let to):
                 guard let row = PostgresRowKey(user: user) else { continue }
-                flush(&pending)
+                try flush(&pending)
                 steps.append(
                     .move(row, from: try PostgresRowKey.text(from.bytes), to: try PostgresRowKey.text(to.bytes))
                 )
             }
         }
-        flush(&pending)
+        try flush(&pending)
     }
 
-    private mutating func flush(_ pending: inout [PostgresRowKey: [UInt8]?]) {
+    private mutating func flush(_ pending: inout [RecordKey: [UInt8]?]) throws {
+        // A key that is not UTF-8 has no row: its delete is nothing (its put was refused when planned).
         let deletes = pending.compactMap { $0.value == nil ? $0.key : nil }
         let puts = pending.compactMap { key, value in value.map { (key, $0) } }
         for start in stride(from: 0, to: deletes.count, by: Self.chunk) {
-            steps.append(.delete(Array(deletes[start..<min(deletes.count, start + Self.chunk)])))
+            let slice = deletes[start..<min(deletes.count, start + Self.chunk)]
+            var seen = Set<UserID>()
+            let users = slice.compactMap { seen.insert($0.user).inserted ? PostgresRowKey(user: $0.user) : nil }
+            steps.append(.delete(Array(slice), users: users))
         }
         for start in stride(from: 0, to: puts.count, by: Self.chunk) {
             let slice = puts[start..<min(puts.count, start + Self.chunk)]
-            steps.append(.upsert(slice.map { $0.0 }, slice.map { ByteBuffer(bytes: $0.1) }))
+            steps.append(.upsert(try slice.map { try PostgresRowKey($0.0) }, slice.map { ByteBuffer(bytes: $0.1) }))
         }
         pending.removeAll(keepingCapacity: true)
     }
@@ -84,10 +90,10 @@ extension PostgresWritePlan.Step {
                 """,
                 logger: logger
             )
-        case .delete(let all):
+        case .delete(let all, let users):
             // Most deletes of a batch clear secrets a user never had (an import writes nine changes per user, eight
             // of them deletes): only the keys of users that have rows are sent.
-            let keys = try await Self.keysOfStoredUsers(all, on: connection)
+            let keys = try await Self.keysOfStoredUsers(all, users: users, on: connection)
             guard !keys.isEmpty else { return }
             try await connection.query(
                 """
@@ -119,16 +125,12 @@ extension PostgresWritePlan.Step {
         }
     }
 
-    /// The keys among `keys` whose user has any row.
+    /// The keys among `keys` whose user (one of `users`) has any row, as columns; a key that is not UTF-8 has none.
     private static func keysOfStoredUsers(
-        _ keys: [PostgresRowKey],
+        _ keys: [RecordKey],
+        users: [PostgresRowKey],
         on connection: PostgresConnection
-    ) async throws
-        -> [PostgresRowKey]
-    {
-        var users: [PostgresRowKey] = []
-        var seen = Set<PostgresRowKey>()
-        for key in keys where seen.insert(key.user).inserted { users.append(key.user) }
+    ) async throws -> [PostgresRowKey] {
         let rows = try await connection.query(
             """
             SELECT DISTINCT s.username, s.realm FROM sasldb AS s
@@ -137,11 +139,11 @@ extension PostgresWritePlan.Step {
             """,
             logger: PostgresBackend.silent
         )
-        var stored = Set<PostgresRowKey>()
+        var stored = Set<UserID>()
         for try await (username, realm) in rows.decode((String, String).self) {
-            stored.insert(PostgresRowKey(username: username, realm: realm, property: ""))
+            stored.insert(UserID(authid: Array(username.utf8), realm: Array(realm.utf8)))
         }
         guard !stored.isEmpty else { return [] }
-        return keys.filter { stored.contains($0.user) }
+        return keys.compactMap { stored.contains($0.user) ? try? PostgresRowKey($0) : nil }
     }
 }

@@ -193,6 +193,7 @@ final class PostgresBackendTests: XCTestCase {
         var configuration = StoreConfiguration()
         configuration.location = .postgres(try database.location)
         StoreFactory.install(PostgresBackendProvider(mode: .pooled))
+        defer { StoreFactory.install(nil) }
         let store = StoreFactory.makeStore(configuration)
         XCTAssertTrue(store.backend is PostgresBackend)
     }

@@ -8,8 +8,9 @@ public enum StoreFactory {
     private static let external = Mutex<(any ExternalBackendProvider)?>(nil)
 
     /// Makes every PostgreSQL store of this process with `provider`: a program that links a database backend calls
-    /// this once at startup, before making any store. Without it a PostgreSQL store fails on every call, saying so.
-    public static func install(_ provider: any ExternalBackendProvider) {
+    /// this once at startup, before making any store. Without it (or after `nil`) a PostgreSQL store fails on every
+    /// call, saying so.
+    public static func install(_ provider: (any ExternalBackendProvider)?) {
         external.withLock { $0 = provider }
     }
 
