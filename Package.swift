@@ -13,8 +13,10 @@ let package = Package(
         .library(name: "AuthService", targets: ["AuthService"]),
         .library(name: "SASLClient", targets: ["SASLClient"]),
         .library(name: "PAMAuthentication", targets: ["PAMAuthentication"]),
+        .library(name: "SASLDBPostgres", targets: ["SASLDBPostgres"]),
         .executable(name: "sasl-smtpd", targets: ["sasl-smtpd"]),
         .executable(name: "sasldb", targets: ["sasldb"]),
+        .executable(name: "sasldb-postgres", targets: ["sasldb-postgres"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -23,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(
@@ -50,6 +53,17 @@ let package = Package(
         .target(
             name: "SASLDB",
             dependencies: ["CGDBM", "CBerkeleyDB", "CBerkeleyDBShims", "CCrypto", "CSystemShims"]
+        ),
+        .target(
+            name: "SASLDBPostgres",
+            dependencies: [
+                "SASLDB",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
         ),
         .target(
             name: "SASLMechanisms",
@@ -130,6 +144,7 @@ let package = Package(
                 "SASLDB",
                 "SASLMechanisms",
                 "SASLClient",
+                "SASLDBPostgres",
                 "CSystemShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -148,6 +163,10 @@ let package = Package(
                 "CSystemShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        .executableTarget(
+            name: "sasldb-postgres",
+            dependencies: ["SASLDB", "SASLDBPostgres"]
         ),
         .executableTarget(
             name: "sasl-mechanism-bench",
@@ -181,6 +200,10 @@ let package = Package(
         .testTarget(
             name: "SASLDBTests",
             dependencies: ["SASLDB"]
+        ),
+        .testTarget(
+            name: "SASLDBPostgresTests",
+            dependencies: ["SASLDBPostgres", "SASLDB", "ServerKitTestSupport"]
         ),
         .testTarget(
             name: "ExternalBackendTests",

@@ -16,6 +16,7 @@ let fuzzTargets = [
     "FuzzSMTPSession",
     "FuzzDovecotAuth",
     "FuzzSaslauthdRequest",
+    "FuzzPostgresLocation",
 ]
 
 /// Targets that also drive the SMTP submission session (and so link SMTPSubmission, with its NIO dependencies).

@@ -4,8 +4,11 @@
 Reads the JSON of `swift package dump-package` (run here, or from the file given as the only argument) and fails,
 naming each offending path of dependencies, when:
   - a service target (SMTPSubmission, PasswordService, AuthService) depends on another service target;
-  - a shared library (ServerKit, SASLMechanisms, SASLDB, PasswordChange, PAMAuthentication) depends on a service or an executable;
-  - any library target depends on an executable target.
+  - a shared library (ServerKit, SASLMechanisms, SASLDB, PasswordChange,
+    PAMAuthentication) depends on a service or an executable;
+  - any library target depends on an executable target;
+  - a shared library, or the file-only `sasldb` tool, depends on a database backend (SASLDBPostgres): file-only
+    users must not link postgres-nio (and with it Foundation, ~5 ms per start of the tool).
 Dependencies are followed through the package's own targets, so a path through a helper library counts too.
 """
 import json
@@ -14,6 +17,8 @@ import sys
 
 SERVICES = {"SMTPSubmission", "PasswordService", "AuthService"}
 SHARED = {"ServerKit", "SASLMechanisms", "SASLDB", "PasswordChange", "PAMAuthentication"}
+DATABASE_BACKENDS = {"SASLDBPostgres"}
+FILE_ONLY_EXECUTABLES = {"sasldb"}
 LIBRARY_TYPES = {"regular", "system"}
 
 
@@ -46,6 +51,10 @@ def violations(package):
     graph = {target["name"]: local_dependencies(target, kinds) for target in package["targets"]}
     found = []
     for name, kind in sorted(kinds.items()):
+        if name in FILE_ONLY_EXECUTABLES:
+            for reached, path in sorted(paths_from(name, graph).items()):
+                if reached in DATABASE_BACKENDS:
+                    found.append(f"the file-only tool {name} links database backend {reached}: {' -> '.join(path)}")
         if kind not in LIBRARY_TYPES:
             continue
         for reached, path in sorted(paths_from(name, graph).items()):
@@ -56,6 +65,8 @@ def violations(package):
                 found.append(f"service {name} depends on service {reached}: {edge}")
             elif name in SHARED and reached in SERVICES:
                 found.append(f"shared library {name} depends on service {reached}: {edge}")
+            elif name in SHARED and reached in DATABASE_BACKENDS:
+                found.append(f"shared library {name} depends on database backend {reached}: {edge}")
             elif kinds[reached] == "executable":
                 found.append(f"library {name} depends on executable {reached}: {edge}")
     return found

@@ -22,7 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-all_targets=(FuzzPlainLogin FuzzCRAMMD5 FuzzDigestMD5 FuzzSCRAM FuzzSCRAMFirst FuzzDumpFormat FuzzPasswordList FuzzRecords FuzzSMTPSession FuzzDovecotAuth FuzzSaslauthdRequest)
+all_targets=(FuzzPlainLogin FuzzCRAMMD5 FuzzDigestMD5 FuzzSCRAM FuzzSCRAMFirst FuzzDumpFormat FuzzPasswordList FuzzRecords FuzzSMTPSession FuzzDovecotAuth FuzzSaslauthdRequest FuzzPostgresLocation)
 seconds=${FUZZ_SECONDS:-20}
 timeout=${FUZZ_TIMEOUT:-10}
 config=${FUZZ_CONFIG:-release}

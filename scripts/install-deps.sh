@@ -16,6 +16,7 @@ packages=(
   mandoc                                # the man pages' linter (scripts/lint-docs.sh)
   libpam0g-dev                          # PAM as a password source (target CPAM)
   libpam-wrapper                        # libpam_wrapper.so and pam_matrix.so: PAM tests without real system users
+  postgresql libsasl2-modules-sql dovecot-pgsql   # the PostgreSQL backend's server, and its Cyrus and Dovecot readers
 )
 missing=()
 for package in "${packages[@]}"; do

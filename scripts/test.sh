@@ -26,6 +26,11 @@ FUZZ_SECONDS="${FUZZ_SECONDS:-10}" ./scripts/fuzz.sh || status=$?
 # Exim for the Dovecot auth socket's interop tests, unpacked beside the build (it cannot be installed with Postfix).
 export SASLDB_EXIM_DIR="$PWD/.build/exim-peer"
 ./scripts/exim-peer.sh "$SASLDB_EXIM_DIR" >/dev/null || status=$?
+# A PostgreSQL cluster of the run's own (temporary folder, Unix socket and loopback) for the PostgreSQL backend's
+# tests, which find it through SASLDB_TEST_POSTGRES_URL; stopped however the run ends.
+trap './scripts/postgres-test-cluster.sh stop' EXIT
+cluster=$(./scripts/postgres-test-cluster.sh start)  # an assignment, so a failed start stops the run (set -e)
+eval "$cluster"
 swift test --skip-build --parallel --num-workers 2 --disable-swift-testing --xunit-output .build/xunit.xml || status=$?
 # One closing line with the counts, read from the XUnit report (the parallel runner prints none of its own).
 python3 - .build/xunit.xml <<'PY'

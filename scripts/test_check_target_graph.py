@@ -29,7 +29,10 @@ def layered(*extra):
             target("SMTPSubmission", by_name=["SASLDB", "SASLMechanisms", "ServerKit"]),
             target("PasswordChange", by_name=["SASLDB", "SASLMechanisms"]),
             target("PasswordService", by_name=["PasswordChange", "ServerKit", "SASLDB"]),
-            target("sasl-smtpd", kind="executable", by_name=["SMTPSubmission", "PasswordService"]),
+            target("SASLDBPostgres", by_name=["SASLDB"]),
+            target("sasl-smtpd", kind="executable", by_name=["SMTPSubmission", "PasswordService", "SASLDBPostgres"]),
+            target("sasldb", kind="executable", by_name=["SASLDB", "PasswordChange"]),
+            target("sasldb-postgres", kind="executable", by_name=["SASLDB", "SASLDBPostgres"]),
             target("PasswordServiceTests", kind="test", by_name=["PasswordService", "SMTPSubmission", "sasl-smtpd"]),
         ]
     }
@@ -79,6 +82,14 @@ class CheckTargetGraphTests(unittest.TestCase):
     def test_a_library_depending_on_an_executable_is_refused(self):
         bad = target("SASLMechanisms", by_name=["SASLDB", "sasl-smtpd"])
         self.assertRefused(layered(bad), "library SASLMechanisms depends on executable sasl-smtpd: SASLMechanisms -> sasl-smtpd")
+
+    def test_sasldb_depending_on_the_postgres_backend_is_refused(self):
+        bad = target("SASLDB", by_name=["CCrypto", "SASLDBPostgres"])
+        self.assertRefused(layered(bad), "shared library SASLDB depends on database backend SASLDBPostgres")
+
+    def test_the_file_only_tool_linking_the_postgres_backend_is_refused(self):
+        bad = target("sasldb", kind="executable", by_name=["SASLDB", "SASLDBPostgres"])
+        self.assertRefused(layered(bad), "the file-only tool sasldb links database backend SASLDBPostgres: sasldb -> SASLDBPostgres")
 
     def test_every_violation_is_named(self):
         result = self.check(layered(target("SMTPSubmission", by_name=["PasswordService"]),

@@ -15,6 +15,10 @@ if !SiteConfig.isHelpOrVersion(arguments) { _ = SiteConfig.current }
 
 func baseName(_ path: String) -> String { String(path.split(separator: "/").last ?? Substring(path)) }
 
+// A PostgreSQL store is served by the sasldb-postgres helper beside this program: the file path links no database
+// client, so its start stays as fast as Cyrus's tools.
+StoreFactory.install(HelperBackendProvider(executable: PostgresHelper.path))
+
 let invokedAs = arguments.first.map(baseName) ?? "sasldb"
 // A setuid wrapper (Roundcube's chgsaslpasswd) execs /usr/sbin/saslpasswd2 with its own argv[0]: the path the
 // kernel ran still names the personality.

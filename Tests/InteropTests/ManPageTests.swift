@@ -56,8 +56,9 @@ final class ManPageTests: XCTestCase {
         XCTAssertFalse(expansions.values.contains { $0.isEmpty }, "\(expansions)")
         for subcommand in [
             "add", "delete", "list", "verify", "disable", "enable", "import", "export", "convert", "check", "passwd",
+            "db init",
         ] {
-            let help = try TestSupport.sasldb([subcommand, "--help"])
+            let help = try TestSupport.sasldb(subcommand.split(separator: " ").map(String.init) + ["--help"])
             XCTAssertEqual(help.status, 0, subcommand)
             let documented = try XCTUnwrap(
                 manual.synopsisOptions(of: "sasldb \(subcommand)", expanding: expansions),

@@ -137,9 +137,18 @@ final class StoreConfigurationTests: XCTestCase {
 
     /// Every store of the programs comes from the factory: no other source file constructs a file backend.
     func testNoSourceOutsideTheFactoryConstructsAFileBackend() throws {
+        try assertConstructedOnlyIn("FileBackend(", ["Sources/SASLDB/Configuration/StoreFactory.swift"])
+    }
+
+    /// PostgreSQL backends come from their providers only, which the factory calls: no program builds one itself.
+    func testNoSourceOutsideTheProvidersConstructsAPostgreSQLBackend() throws {
+        try assertConstructedOnlyIn("PostgresBackend(", ["Sources/SASLDBPostgres/PostgresBackendProvider.swift"])
+        try assertConstructedOnlyIn("HelperBackend(", ["Sources/SASLDB/Store/HelperBackendProvider.swift"])
+    }
+
+    private func assertConstructedOnlyIn(_ construction: String, _ allowed: Set<String>) throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
-        let allowed: Set<String> = ["Sources/SASLDB/Configuration/StoreFactory.swift"]
         var offenders: [String] = []
         var scanned = 0
         for folder in ["Sources", "Benchmarks", "Examples"] {
@@ -149,7 +158,7 @@ final class StoreConfigurationTests: XCTestCase {
                 let relative = folder + "/" + file
                 let text = try String(contentsOf: base.appendingPathComponent(file), encoding: .utf8)
                 scanned += 1
-                if text.contains("FileBackend(") && !allowed.contains(relative) { offenders.append(relative) }
+                if text.contains(construction) && !allowed.contains(relative) { offenders.append(relative) }
             }
         }
         XCTAssertGreaterThan(scanned, 100, "the source tree was not found from \(root.path)")

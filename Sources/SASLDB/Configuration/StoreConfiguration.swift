@@ -14,10 +14,20 @@ public struct StoreConfiguration: Sendable, Equatable {
     public enum Location: Sendable, Equatable, CustomStringConvertible {
         /// A sasldb2 file (GDBM or Berkeley DB) at this path.
         case file(path: String)
+        /// A PostgreSQL database, reached through the backend provider the program installed in ``StoreFactory``.
+        case postgres(PostgresLocation)
+
+        /// A `postgresql://` URL names a PostgreSQL store, anything else a file.
+        ///
+        /// - Throws: ``PostgresLocationError`` for a URL that cannot be used.
+        public init(parsing text: String) throws(PostgresLocationError) {
+            self = PostgresLocation.isURL(text) ? .postgres(try PostgresLocation(url: text)) : .file(path: text)
+        }
 
         public var description: String {
             switch self {
             case .file(let path): return path
+            case .postgres(let location): return location.description
             }
         }
     }
@@ -62,10 +72,7 @@ public struct StoreConfiguration: Sendable, Equatable {
         newFileFormat: DatabaseFormat = .thisSystemsCyrus
     ) throws(SiteConfigurationError) {
         self.init(newFileFormat: newFileFormat)
-        if let path = site[StoreSetting.location.name] {
-            location = .file(path: path)
-            origins[.location] = site.origin(of: StoreSetting.location.name)
-        }
+        try readLocation(site)
         if let name = site[StoreSetting.newFileFormat.name] {
             guard let format = DatabaseFormat(name: name) else {
                 throw site.error(StoreSetting.newFileFormat.name, "expected gdbm or bdb, not \(name)")
@@ -106,12 +113,8 @@ public struct StoreConfiguration: Sendable, Equatable {
         }
     }
 
-    /// The database file's path, for a file store.
-    public var filePath: String {
-        switch location {
-        case .file(let path): return path
-        }
-    }
+    /// The database file's path, for a file store; the URL of a PostgreSQL store.
+    public var filePath: String { location.description }
 
     /// The realm of names without `@realm`: ``defaultRealm``, else `hostName`.
     public func realm(hostName: String) -> String { defaultRealm ?? hostName }

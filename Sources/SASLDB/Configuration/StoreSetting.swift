@@ -1,6 +1,6 @@
 /// The settings that make up a ``StoreConfiguration``, each under the key the site file uses.
 public enum StoreSetting: String, CaseIterable, Sendable {
-    /// Where the records are: `sasldb_path`.
+    /// Where the records are: `sasldb_path`, or `postgres_url` and the `postgres_*` keys.
     case location = "sasldb_path"
     /// The format of a database file the store creates: `database_format` (gdbm or bdb).
     case newFileFormat = "database_format"
@@ -15,5 +15,11 @@ public enum StoreSetting: String, CaseIterable, Sendable {
     public var name: String { rawValue }
 
     /// Every site-file key that sets it.
-    var siteKeys: [String] { self == .secrets ? ["secrets", "no_plaintext"] : [rawValue] }
+    var siteKeys: [String] {
+        switch self {
+        case .secrets: return ["secrets", "no_plaintext"]
+        case .location: return [rawValue, StoreConfiguration.postgresURLKey] + StoreConfiguration.postgresKeys
+        default: return [rawValue]
+        }
+    }
 }

@@ -32,6 +32,12 @@ public enum SASLDBError: Error, Equatable, Sendable, CustomStringConvertible {
     case backend(path: String, detail: String)
     /// Input for import could not be parsed.
     case invalidInput(line: Int, reason: String)
+    /// A database server could not be reached or did not answer in time: a temporary failure, retried by the caller.
+    case unavailable(store: String, detail: String)
+    /// The database server refused the login (a wrong password, a role without access).
+    case loginRefused(store: String, user: String, detail: String)
+    /// The store's tables are missing (`found` is `nil`) or of a version this program does not know.
+    case schemaVersion(store: String, found: Int?, supported: Int)
 
     public var description: String {
         switch self {
@@ -61,6 +67,16 @@ public enum SASLDBError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(path): \(detail)"
         case .invalidInput(let line, let reason):
             return "line \(line): \(reason)"
+        case .unavailable(let store, let detail):
+            return "\(store): the database is unavailable (\(detail)); try again later"
+        case .loginRefused(let store, let user, let detail):
+            return "\(store): the server refused the login as \(user) (\(detail)); check the user and its password file"
+        case .schemaVersion(let store, nil, _):
+            return "\(store): the sasldb tables do not exist; create them with sasldb db init"
+        case .schemaVersion(let store, let found?, let supported):
+            return found > supported
+                ? "\(store): the tables are of version \(found), newer than this program's \(supported); upgrade sasldb"
+                : "\(store): the tables are of version \(found); migrate them to \(supported) with sasldb db init"
         }
     }
 
@@ -79,7 +95,8 @@ public enum SASLDBError: Error, Equatable, Sendable, CustomStringConvertible {
         case .busy(let value, let waited): return .busy(path: swap(value), waitedMilliseconds: waited)
         case .io(let value, let operation, let code): return .io(path: swap(value), operation: operation, errno: code)
         case .backend(let value, let detail): return .backend(path: swap(value), detail: detail)
-        case .invalidName, .invalidPassword, .invalidValue, .invalidInput: return self
+        case .invalidName, .invalidPassword, .invalidValue, .invalidInput, .unavailable, .loginRefused, .schemaVersion:
+            return self
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import SASLDB
+import SASLDBPostgres
 
 /// `sasl-smtpd`: the SMTP submission daemon (the default subcommand, `serve`) and its test client.
 @main
@@ -12,4 +13,10 @@ struct SaslSmtpdCommand: ParsableCommand {
         subcommands: [ServeCommand.self, SMTPTestCommand.self, PasswordWriterCommand.self, TLSReaderCommand.self],
         defaultSubcommand: ServeCommand.self
     )
+
+    /// Runs the command with PostgreSQL stores served by a bounded connection pool per database.
+    static func main() {
+        StoreFactory.install(PostgresBackendProvider(mode: .pooled))
+        main(nil)
+    }
 }

@@ -51,7 +51,7 @@ extension DaemonConfiguration {
             },
             render: { $0.tlsCiphers }
         ),
-        path("sasldb_path", \.sasldbPath),
+        storeLocationKey,
         ConfigurationKey(
             name: "database_format",
             needsRestart: false,

@@ -66,11 +66,8 @@ struct DaemonConfiguration: Equatable, Sendable {
     var logLevel = Logger.Level.info
     var dovecotAuth = DovecotAuthSettings()
 
-    /// The database file (`sasldb_path`).
-    var sasldbPath: String {
-        get { store.filePath }
-        set { store.location = .file(path: newValue) }
-    }
+    /// The database file, or the URL of a PostgreSQL store (`sasldb_path`).
+    var sasldbPath: String { store.filePath }
 
     /// `default_realm`; empty for the host name.
     var defaultRealm: String {

@@ -5,20 +5,9 @@ extension ConfigurationCheck {
     static func userProblems(_ configuration: DaemonConfiguration, identity: RunIdentity?) -> [String] {
         let access = AccessCheck(identity: identity)
         var problems: [String] = []
-        let database = configuration.sasldbPath
-        if FileChecks.exists(database) {
-            if let problem = access.problem(database, need: .read, what: "sasldb_path") {
-                problems.append(
-                    problem + ", so every AUTH would fail: on Debian keep it root:sasl 0640 or 0660 and "
-                        + "adduser \(access.userName) sasl"
-                )
-            }
-        } else if let problem = access.problem(
-            FileChecks.directoryName(of: database),
-            need: .search,
-            what: "the directory of sasldb_path"
-        ) {
-            problems.append(problem)
+        // A PostgreSQL store has no file to reach: only a file store is checked here.
+        if case .file(let database) = configuration.store.location {
+            problems += databaseProblems(database, access: access)
         }
         if configuration.passwordServiceEnabled, !configuration.passwdSocket.isEmpty {
             let socket = configuration.passwdSocket
@@ -62,5 +51,22 @@ extension ConfigurationCheck {
             need: .writeDirectory,
             what: "the directory \(directory) is missing and its parent"
         )
+    }
+
+    /// What keeps the daemon's user from reading the database file at `database`, or from reaching its directory.
+    private static func databaseProblems(_ database: String, access: AccessCheck) -> [String] {
+        if FileChecks.exists(database) {
+            guard let problem = access.problem(database, need: .read, what: "sasldb_path") else { return [] }
+            return [
+                problem + ", so every AUTH would fail: on Debian keep it root:sasl 0640 or 0660 and "
+                    + "adduser \(access.userName) sasl"
+            ]
+        }
+        let directory = access.problem(
+            FileChecks.directoryName(of: database),
+            need: .search,
+            what: "the directory of sasldb_path"
+        )
+        return directory.map { [$0] } ?? []
     }
 }

@@ -278,22 +278,14 @@ struct DaemonRunner {
 
     /// The database must be readable and the spool writable by the user the daemon now is.
     private func checkAfterDrop(passwordWriterInUse: Bool) throws(ConfigurationError) {
+        guard case .file = configuration.store.location else { return try checkSpoolAfterDrop() }
         if let problem = FileChecks.readableProblem(configuration.sasldbPath) {
             throw ConfigurationError(
                 "sasldb_path \(configuration.sasldbPath) is not readable by the daemon's user (\(problem)); "
                     + "on Debian: adduser \(configuration.user) sasl"
             )
         }
-        if case .maildir = configuration.sink, let sink = configuration.makeSink() as? MaildirSink {
-            do throws(MessageSinkError) {
-                try sink.prepare()
-            } catch {
-                throw ConfigurationError("the spool is not usable by the daemon's user: \(error)")
-            }
-        }
-        if case .sendmail(let path) = configuration.sink, !FileChecks.isExecutable(path) {
-            throw ConfigurationError("sink \(configuration.sink): \(path) is not an executable file")
-        }
+        try checkSpoolAfterDrop()
         // Every change replaces the database by a rename in its directory: without write access there, each
         // change made in-process would fail (logged), while logins keep working. The writer runs as root.
         let databaseDirectory = FileChecks.directoryName(of: configuration.sasldbPath)
@@ -307,6 +299,20 @@ struct DaemonRunner {
                     )
                 ]
             )
+        }
+    }
+
+    /// The spool must be usable and the sendmail program executable by the user the daemon now is.
+    private func checkSpoolAfterDrop() throws(ConfigurationError) {
+        if case .maildir = configuration.sink, let sink = configuration.makeSink() as? MaildirSink {
+            do throws(MessageSinkError) {
+                try sink.prepare()
+            } catch {
+                throw ConfigurationError("the spool is not usable by the daemon's user: \(error)")
+            }
+        }
+        if case .sendmail(let path) = configuration.sink, !FileChecks.isExecutable(path) {
+            throw ConfigurationError("sink \(configuration.sink): \(path) is not an executable file")
         }
     }
 }

@@ -1,3 +1,5 @@
+import SASLDB
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -56,6 +58,8 @@ enum FileChecks {
     /// Checks the credential database: a regular file nobody but its owner and group can write, in a directory
     /// others cannot write. Returns a warning when it does not exist yet.
     static func checkDatabase(_ path: String) throws(ConfigurationError) -> String? {
+        // A PostgreSQL store has no file here: its server guards its own.
+        guard !PostgresLocation.isURL(path) else { return nil }
         var status = stat()
         guard stat(path, &status) == 0 else {
             if errno == ENOENT {

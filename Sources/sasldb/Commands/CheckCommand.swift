@@ -28,7 +28,12 @@ struct CheckCommand: ParsableCommand {
         var report = CheckReport()
         try reportingErrors {
             for line in store.configuration.report(hostName: Host.defaultRealm) { report.note("store: \(line)") }
-            guard let backend = store.backend() as? FileBackend else { return }
+            let opened = store.backend()
+            guard let backend = opened as? FileBackend else {
+                // A database store: its records are audited; the server guards its own files.
+                auditRecords(try opened.records(), into: &report)
+                return
+            }
             var status = stat()
             guard lstat(store.path, &status) == 0 else { throw SASLDBError.fileNotFound(path: store.path) }
             guard let format = try backend.existingFormat() else {

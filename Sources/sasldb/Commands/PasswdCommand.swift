@@ -94,7 +94,8 @@ struct PasswdCommand: ParsableCommand {
             return .service(client)
         }
         let configuration = store.configuration
-        guard let reason = Self.notWritable(configuration.filePath) else {
+        // A PostgreSQL store is written with the role's rights, whoever runs the command.
+        guard case .file(let path) = configuration.location, let reason = Self.notWritable(path) else {
             return .database(try PasswordChanger.site(configuration, defaultRealm: realm.defaultRealm))
         }
         let client = PoppassdClient(

@@ -15,7 +15,7 @@ struct SasldbCommand: ParsableCommand {
         subcommands: [
             AddCommand.self, DeleteCommand.self, ListCommand.self, VerifyCommand.self, DisableCommand.self,
             EnableCommand.self, ImportCommand.self, ExportCommand.self, ConvertCommand.self, CheckCommand.self,
-            PasswdCommand.self,
+            PasswdCommand.self, DatabaseCommand.self,
         ]
     )
 

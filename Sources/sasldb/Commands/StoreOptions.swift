@@ -10,8 +10,11 @@ struct StoreOptions: ParsableArguments {
     @Option(
         name: [.customShort("f"), .long],
         help: ArgumentHelp(
-            "The sasldb file (default: $SASLDB_PATH, else sasldb_path of the site configuration, else /etc/sasldb2).",
-            valueName: "path"
+            """
+            The sasldb file, or a postgresql:// URL (default: $SASLDB_PATH, else the store of the site \
+            configuration, else /etc/sasldb2).
+            """,
+            valueName: "path|url"
         )
     )
     var database: String?
@@ -20,9 +23,19 @@ struct StoreOptions: ParsableArguments {
     var configuration: StoreConfiguration {
         var configuration = SiteConfig.current.store
         if let database {
-            configuration.override(.location, origin: "-f") { $0.location = .file(path: database) }
+            let location = (try? StoreConfiguration.Location(parsing: database)) ?? .file(path: database)
+            configuration.override(.location, origin: "-f") { $0.location = location }
         }
         return configuration
+    }
+
+    func validate() throws {
+        guard let database, PostgresLocation.isURL(database) else { return }
+        do {
+            _ = try PostgresLocation(url: database)
+        } catch {
+            throw ValidationError("-f: \(error)")
+        }
     }
 
     /// The database path after defaults.

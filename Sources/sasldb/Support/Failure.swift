@@ -24,9 +24,9 @@ extension SASLDBError: CommandFailure {
         case .fileNotFound: return 66  // EX_NOINPUT
         case .notADatabase, .corrupt, .malformedKey, .invalidInput, .invalidName, .invalidPassword, .invalidValue:
             return 65  // EX_DATAERR
-        case .permissionDenied: return 77  // EX_NOPERM
-        case .insecureFile: return 78  // EX_CONFIG
-        case .busy: return 75  // EX_TEMPFAIL
+        case .permissionDenied, .loginRefused: return 77  // EX_NOPERM
+        case .insecureFile, .schemaVersion: return 78  // EX_CONFIG
+        case .busy, .unavailable: return 75  // EX_TEMPFAIL
         case .io, .backend: return 74  // EX_IOERR
         }
     }

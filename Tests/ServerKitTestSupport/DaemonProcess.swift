@@ -5,20 +5,20 @@ import XCTest
 import Glibc
 #endif
 
-/// A real `sasl-smtpd` serving a configuration of a test, its log in a file; ended by ``stop()`` or the test's
+/// A real `sasl-smtpd` serving a configuration of a test (shared by the service tests), its log in a file; ended by ``stop()`` or the test's
 /// teardown.
-struct DaemonProcess {
-    let process: Process
-    let logPath: String
+package struct DaemonProcess {
+    package let process: Process
+    package let logPath: String
     /// The log up to the `ready` line.
-    let log: String
+    package let log: String
     /// The port of the first plain or submission SMTP listener.
-    let smtpPort: Int
+    package let smtpPort: Int
     /// The port of the poppassd TCP listener, 0 without one.
-    let poppassdPort: Int
+    package let poppassdPort: Int
 
     /// Writes `configuration` into `directory`, starts the daemon on it and waits (60 s at most) until it is ready.
-    static func start(
+    package static func start(
         _ binary: String,
         configuration: String,
         in directory: String,
@@ -58,39 +58,10 @@ struct DaemonProcess {
         )
     }
 
-    /// Starts the daemon as root switching to ``TestUser``, with one plain loopback SMTP listener whose `mechanisms`
-    /// (blank-separated) are allowed in the clear, a Maildir spool in `directory`, and the `extra` lines.
-    static func startOnLoopback(
-        _ binary: String,
-        mechanisms: String,
-        extra: String,
-        in directory: String,
-        environment: [String: String],
-        test: XCTestCase
-    ) throws -> DaemonProcess {
-        try start(
-            binary,
-            configuration: """
-                hostname = mail.example.org
-                submission_listen =
-                plain_listen = 127.0.0.1:0
-                require_tls = no
-                mechanisms = \(mechanisms)
-                mechanisms_without_tls = \(mechanisms)
-                sink = maildir:\(directory)/Maildir
-                user = \(TestUser.name)
-                \(extra)
-                """,
-            in: directory,
-            environment: environment,
-            test: test
-        )
-    }
-
     /// The daemon did not become ready.
-    struct StartFailure: Error, CustomStringConvertible {
-        var log: String
-        var description: String { "sasl-smtpd did not become ready: \(log)" }
+    package struct StartFailure: Error, CustomStringConvertible {
+        package var log: String
+        package var description: String { "sasl-smtpd did not become ready: \(log)" }
     }
 
     /// The port at the end of the first `host:port` on the first line holding `marker`.
@@ -102,7 +73,7 @@ struct DaemonProcess {
     }
 
     /// SIGTERM, then waits (30 s at most) for a clean exit.
-    func stop(file: StaticString = #filePath, line: UInt = #line) {
+    package func stop(file: StaticString = #filePath, line: UInt = #line) {
         kill(process.processIdentifier, SIGTERM)
         let deadline = Date().addingTimeInterval(30)
         while process.isRunning && Date() < deadline { usleep(20_000) }
