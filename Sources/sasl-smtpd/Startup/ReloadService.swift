@@ -29,6 +29,8 @@ struct ReloadService: Service {
     let passwordWriterInUse: Bool
     /// The root reader of the certificate and key, when the daemon has dropped root.
     let tlsReader: TLSReader?
+    /// Told that a reload runs, and when it is over (whether it applied or not).
+    let status: ServiceManagerStatus
     let logger: Logger
 
     func run() async throws {
@@ -46,6 +48,8 @@ struct ReloadService: Service {
 
     /// One reload.
     func reload() {
+        status.reloading()
+        defer { status.ready() }
         logger.info("reload requested", metadata: ["config": .string(source.path)])
         let configuration: DaemonConfiguration
         do throws(ConfigurationError) {
