@@ -11,6 +11,10 @@ packages=(
   postfix                               # an MTA relaying through the server (private instances in the tests)
   python3 hyperfine                     # interop harness, benchmarks
   mandoc                                # the man pages' linter (scripts/lint-docs.sh)
+  systemd                               # systemd-analyze verify/security, sysusers, tmpfiles, socket-activate
+  dpkg-dev lintian fakeroot             # scripts/build-deb.sh (dpkg-shlibdeps) and the package's lint
+  debootstrap                           # the Debian 12 tree the package is installed into (scripts/debian-tree.sh)
+  rpm                                   # rpmbuild for dist/rpm/sasldb.spec
 )
 missing=()
 for package in "${packages[@]}"; do

@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 
 ./scripts/install-deps.sh
 swift build --build-tests
+# The shipped systemd units: verify clean, exposure at most 2.0 (daemon) and 1.5 (password writer).
+./scripts/check-units.sh
 # The layering of Docs/architecture.md: no service target on another, nothing shared on a service or an executable.
 # The script's own tests first: it must refuse the crafted bad graphs before its pass on ours means anything.
 python3 scripts/test_check_target_graph.py
@@ -20,6 +22,17 @@ for product in json.load(sys.stdin)["products"]:
 ')
 # shellcheck disable=SC2086 # one --target flag per word
 swift package generate-documentation $libraries
+# The packages' tests (InteropTests/PackageTests): a Debian 12 tree made once per run by debootstrap, and the .deb of
+# this checkout built twice, as a previous version and as this one, for the upgrade. Removed again at the end.
+debian_tree=${SASLDB_DEBIAN_TREE:-/tmp/sasldb-debian12-$$}
+if [[ $(id -u) == 0 ]]; then
+  ./scripts/debian-tree.sh create "$debian_tree"
+  trap './scripts/debian-tree.sh remove "$debian_tree"' EXIT
+  export SASLDB_DEBIAN_TREE=$debian_tree
+  SASLDB_PREVIOUS_DEB=$(VERSION=0.0.1 OUT=.build/deb-previous ./scripts/build-deb.sh)
+  SASLDB_DEB=$(./scripts/build-deb.sh)
+  export SASLDB_PREVIOUS_DEB SASLDB_DEB
+fi
 status=0
 # A short bounded run of every libFuzzer target (Fuzz/); a long run is `FUZZ_SECONDS=3600 scripts/fuzz.sh TARGET`.
 FUZZ_SECONDS="${FUZZ_SECONDS:-10}" ./scripts/fuzz.sh || status=$?

@@ -91,7 +91,7 @@ send() { # extra swaks options...
   swaks --server 127.0.0.1 --auth PLAIN --auth-user alice@example.org --auth-password "$password" \
     --from alice@example.org --to bob@example.net --silent 2 "$@" >>"$LOGS/swaks.log" 2>&1
 }
-spooled() { find /var/spool/sasl-smtpd/new -type f | wc -l; }
+spooled() { find /var/spool/sasl-smtpd/Maildir/new -type f | wc -l; }
 password='first-Password-1'
 send --port "$submission" --tls || fail "STARTTLS submission"
 [[ $(spooled) == 1 ]] || fail "no message in the Maildir spool"
@@ -152,7 +152,7 @@ ok "graceful stop: STOPPING=1, exit 0"
 printf '#!/bin/sh\ncat > /var/spool/sasl-smtpd/sendmail.out\necho "$@" >> /var/spool/sasl-smtpd/sendmail.out\n' \
   >/usr/sbin/test-sendmail
 chmod 0755 /usr/sbin/test-sendmail
-sed -i 's|^sink = .*|sink = sendmail:/usr/sbin/test-sendmail|' /etc/sasl-smtpd.conf
+echo 'sink = sendmail:/usr/sbin/test-sendmail' >>/etc/sasl-smtpd.conf
 : >"$LOGS/notify.log"
 start_daemon
 wait_for "READY=1" "$LOGS/notify.log" 30

@@ -1,0 +1,90 @@
+import Foundation
+import XCTest
+
+/// The packages: the .deb through its whole life on a debootstrapped Debian 12 (`Tests/Interop/deb-lifecycle.sh`),
+/// lintian on it, and the RPM spec through rpmbuild. scripts/test.sh prepares the tree and builds the .deb twice
+/// (the previous build and this one) and names them in `SASLDB_DEBIAN_TREE`, `SASLDB_DEB` and
+/// `SASLDB_PREVIOUS_DEB`; by hand:
+///
+///     scripts/debian-tree.sh create /tmp/sasldb-debian12
+///     VERSION=0.0.1 OUT=/tmp/previous scripts/build-deb.sh; scripts/build-deb.sh
+final class PackageTests: XCTestCase {
+    private static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    private func environment(_ name: String) throws -> String {
+        guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
+            throw XCTSkip("\(name) is not set: scripts/test.sh sets it (see PackageTests for doing it by hand)")
+        }
+        return value
+    }
+
+    func testTheDebInstallsServesUpgradesAndPurgesOnDebian12() throws {
+        guard geteuid() == 0 else { throw XCTSkip("chroot and mounts need root") }
+        let tree = try environment("SASLDB_DEBIAN_TREE")
+        let deb = try environment("SASLDB_DEB")
+        let previous = try environment("SASLDB_PREVIOUS_DEB")
+        try TestSupport.require("swaks", "unshare", "chroot")
+        let work = try TestSupport.temporaryDirectory(for: self)
+
+        let result = try TestSupport.run(
+            "/usr/bin/unshare",
+            ["--mount", "--propagation", "private", "bash", "\(Self.repository.path)/Tests/Interop/deb-lifecycle.sh"],
+            environment: [
+                "TREE": tree, "DEB": deb, "PREVIOUS_DEB": previous, "REPO": Self.repository.path, "WORK": work.path,
+            ],
+            timeout: 300
+        )
+
+        let logs = ["dpkg.log", "daemon.log", "writer.log", "swaks.log"].map { name in
+            "--- \(name)\n" + ((try? String(contentsOf: work.appendingPathComponent(name), encoding: .utf8)) ?? "")
+        }.joined(separator: "\n")
+        let report = result.stdoutText + result.stderrText + "\n" + logs
+        XCTAssertEqual(result.status, 0, report)
+        for step in [
+            "install: sasl-smtpd user in group sasl, /etc/sasldb2 root:sasl 0660, spool, key, units enabled",
+            "the package's saslpasswd2 wrote /etc/sasldb2, still root:sasl 0660",
+            "the daemon starts under its unit as sasl-smtpd",
+            "self-service changes over the local socket and poppassd landed; AUTH takes the new password",
+            "remove: programs gone, configuration and database kept",
+            "purge: nothing left but the accounts and the database holding users",
+            "purge removes the empty database it made",
+        ] {
+            XCTAssertTrue(result.stdoutText.contains("ok: \(step)\n"), "\(step)\n\(report)")
+        }
+        XCTAssertTrue(result.stdoutText.contains("ok: upgrade from the previous build to "), report)
+    }
+
+    func testLintianFindsNothingUnexplained() throws {
+        let deb = try environment("SASLDB_DEB")
+        try TestSupport.require("lintian")
+        let result = try TestSupport.run("lintian", ["--fail-on", "warning", "--no-tag-display-limit", deb], timeout: 300)
+        XCTAssertEqual(result.status, 0, result.stdoutText + result.stderrText)
+    }
+
+    func testTheRPMSpecBuildsWithRpmbuild() throws {
+        // The release build the .deb was made from is reused: rpmbuild's make finds it up to date.
+        _ = try environment("SASLDB_DEB")
+        try TestSupport.require("rpmbuild")
+        let top = try TestSupport.temporaryDirectory(for: self)
+        let result = try TestSupport.run(
+            "rpmbuild",
+            [
+                "-bb", "--nodeps", "--define", "_topdir \(top.path)", "--define", "_sourcedir \(Self.repository.path)",
+                "\(Self.repository.path)/dist/rpm/sasldb.spec",
+            ],
+            timeout: 600
+        )
+        XCTAssertEqual(result.status, 0, result.stdoutText + result.stderrText)
+        let rpms = try FileManager.default.subpathsOfDirectory(atPath: top.appendingPathComponent("RPMS").path)
+            .filter { $0.hasSuffix(".rpm") }
+        XCTAssertEqual(rpms.count, 1, "\(rpms)")
+        let rpm = top.appendingPathComponent("RPMS").appendingPathComponent(try XCTUnwrap(rpms.first)).path
+        let listing = try TestSupport.run("rpm", ["-qlp", "--configfiles", rpm]).stdoutText
+        XCTAssertTrue(listing.contains("/etc/sasl-smtpd.conf"), listing)
+        let files = try TestSupport.run("rpm", ["-qlp", rpm]).stdoutText
+        for path in ["/usr/sbin/sasl-smtpd", "/usr/bin/sasldb", "/usr/lib/systemd/system/sasl-smtpd-writer.socket"] {
+            XCTAssertTrue(files.contains(path + "\n"), "\(path)\n\(files)")
+        }
+    }
+}
