@@ -26,8 +26,9 @@ swift package generate-documentation $libraries
 # this checkout built twice, as a previous version and as this one, for the upgrade. Removed again at the end.
 debian_tree=${SASLDB_DEBIAN_TREE:-/tmp/sasldb-debian12-$$}
 if [[ $(id -u) == 0 ]]; then
+  # A tree given in SASLDB_DEBIAN_TREE is the developer's and stays; one made here goes at the end.
+  [[ -n ${SASLDB_DEBIAN_TREE:-} ]] || trap './scripts/debian-tree.sh remove "$debian_tree"' EXIT
   ./scripts/debian-tree.sh create "$debian_tree"
-  trap './scripts/debian-tree.sh remove "$debian_tree"' EXIT
   export SASLDB_DEBIAN_TREE=$debian_tree
   SASLDB_PREVIOUS_DEB=$(VERSION=0.0.1 OUT=.build/deb-previous ./scripts/build-deb.sh)
   SASLDB_DEB=$(./scripts/build-deb.sh)
