@@ -58,7 +58,11 @@ final class PackageTests: XCTestCase {
     func testLintianFindsNothingUnexplained() throws {
         let deb = try environment("SASLDB_DEB")
         try TestSupport.require("lintian")
-        let result = try TestSupport.run("lintian", ["--fail-on", "warning", "--no-tag-display-limit", deb], timeout: 300)
+        let result = try TestSupport.run(
+            "lintian",
+            ["--fail-on", "warning", "--no-tag-display-limit", deb],
+            timeout: 300
+        )
         XCTAssertEqual(result.status, 0, result.stdoutText + result.stderrText)
     }
 

@@ -26,7 +26,9 @@ final class SystemdUnitTests: XCTestCase {
         let root = Self.repository.path
         var arguments = ["host"]
         for directory in ["/etc", "/usr/sbin", "/var/spool"] {
-            arguments += ["--overlay", "\(directory)=\(state.path)/overlay\(directory.replacingOccurrences(of: "/", with: "-"))"]
+            arguments += [
+                "--overlay", "\(directory)=\(state.path)/overlay\(directory.replacingOccurrences(of: "/", with: "-"))",
+            ]
         }
         arguments += ["--bind", "/run=\(run.path)", "--", "bash", "\(root)/Tests/Interop/systemd-units.sh"]
 

@@ -40,7 +40,8 @@ struct PasswordWriterCommand: ParsableCommand {
             if let config {
                 // Started by systemd for the daemon's connection: the same files the daemon read at its start.
                 let sitePath = SystemInfo.environment("SASLDB_CONFIG") ?? SiteConfiguration.defaultPath
-                (configuration, _) = try ConfigurationSource(path: config, sitePath: sitePath, overrides: entries).load()
+                (configuration, _) = try ConfigurationSource(path: config, sitePath: sitePath, overrides: entries)
+                    .load()
             } else {
                 // Started by the daemon: every store setting comes resolved, the writer reads no site file of its own.
                 configuration = try DaemonConfiguration(entries: entries, site: SiteConfiguration())

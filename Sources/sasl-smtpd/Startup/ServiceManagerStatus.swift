@@ -40,7 +40,10 @@ struct ServiceManagerStatus: Service {
         do throws(ServiceManagerNotifierError) {
             try send(notifier)
         } catch {
-            logger.error("service manager notification failed", metadata: ["state": .string(state), "detail": "\(error)"])
+            logger.error(
+                "service manager notification failed",
+                metadata: ["state": .string(state), "detail": "\(error)"]
+            )
         }
     }
 }
