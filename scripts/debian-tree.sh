@@ -14,9 +14,9 @@ create)
   if [[ -x $tree/usr/bin/dpkg && -f $tree/etc/debian_version ]]; then exit 0; fi
   mkdir -p "$tree"
   # What the package depends on (its libraries, adduser, openssl), systemd for sysusers, tmpfiles, socket
-  # activation and deb-systemd-helper, and the test's own clients (python3, swaks).
+  # activation and deb-systemd-helper, and python3 for scripts/unit-sandbox.py (the clients run outside).
   debootstrap --variant=minbase \
-    --include=systemd,adduser,openssl,libgdbm6,libdb5.3,libssl3,libidn12,python3,swaks,libnet-ssleay-perl,libio-socket-ssl-perl,util-linux \
+    --include=systemd,adduser,openssl,libgdbm6,libdb5.3,libssl3,libidn12,python3,util-linux \
     bookworm "$tree" "${DEBIAN_MIRROR:-http://deb.debian.org/debian}" >&2
   chroot "$tree" apt-get clean
   ;;

@@ -10,7 +10,7 @@ unit files themselves (nothing here restates them):
   service UNIT.service [--instance NAME]
           Inside a host: a new mount and PID namespace with the unit's view (ProtectSystem=strict: every mount
           read-only; ReadWritePaths=, RuntimeDirectory= (made, owned, writable), PrivateTmp=, ProtectHome=,
-          PrivateDevices=, ProcSubset=/ProtectProc=), then its credentials (User=, Group=, SupplementaryGroups=,
+          PrivateDevices=, ProcSubset=/ProtectProc=, PrivateNetwork=), then its credentials (User=, Group=, SupplementaryGroups=,
           CapabilityBoundingSet=, AmbientCapabilities=, NoNewPrivileges=, UMask=) through setpriv, a clean
           environment (PATH, $NOTIFY_SOCKET when set), and its ExecStart=.
   socket  UNIT.socket
@@ -25,6 +25,7 @@ import os
 import pwd
 import grp
 import shlex
+import signal
 import stat
 import subprocess
 import sys
@@ -183,8 +184,10 @@ def service(arguments):
     if os.environ.get("UNIT_SANDBOX_INSIDE") != "1":
         os.environ["UNIT_SANDBOX_INSIDE"] = "1"
         # Descriptor 3 (an activated connection) survives: unshare and setpriv keep descriptors.
+        # PrivateNetwork=: a network namespace of its own, only loopback (down); an activated socket still works.
+        network = ["--net"] if yes(unit, "PrivateNetwork") else []
         os.execvp("unshare", ["unshare", "--mount", "--propagation", "private", "--pid", "--fork", "--kill-child",
-                              sys.executable, HERE, "service", *arguments])
+                              *network, sys.executable, HERE, "service", *arguments])
     user, group = service_view(unit)
     os.umask(int(last(unit, "UMask", "0022"), 8))
     environment = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
@@ -217,7 +220,10 @@ def socket(arguments):
              grp.getgrnam(last(unit, "SocketGroup", "root")).gr_gid)
     os.chmod(address, int(last(unit, "SocketMode", "0666"), 8))
     print(f"listening {address}", flush=True)
-    sys.exit(activator.wait())
+    # Stopping the socket stops the activator; writers already started end with their connection.
+    signal.signal(signal.SIGTERM, lambda *_: activator.terminate())
+    status = activator.wait()
+    sys.exit(0 if status == -signal.SIGTERM else status)
 
 
 if __name__ == "__main__":

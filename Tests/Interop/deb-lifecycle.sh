@@ -84,7 +84,7 @@ def expect(code):
     line = f.readline().decode()
     if not line.startswith(code): sys.exit(f"expected {code}, got {line!r}")
 expect("200")
-for line, code in ((b"user alice@example.org", "300"), (b"pass " + old.encode(), "200"),
+for line, code in ((b"user alice@example.org", "200"), (b"pass " + old.encode(), "200"),
                    (b"newpass " + new.encode(), "200"), (b"quit", "200")):
     f.write(line + b"\r\n"); f.flush(); expect(code)
 PY

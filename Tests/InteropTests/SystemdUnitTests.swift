@@ -24,7 +24,8 @@ final class SystemdUnitTests: XCTestCase {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         }
         let root = Self.repository.path
-        var arguments = ["host"]
+        // Through sh, which reaps the chain of execs (unit-sandbox.py, unshare, bash) like any child.
+        var arguments = ["-c", "\"$@\"; exit $?", "sh", "\(root)/scripts/unit-sandbox.py", "host"]
         for directory in ["/etc", "/usr/sbin", "/var/spool"] {
             arguments += [
                 "--overlay", "\(directory)=\(state.path)/overlay\(directory.replacingOccurrences(of: "/", with: "-"))",
@@ -33,7 +34,7 @@ final class SystemdUnitTests: XCTestCase {
         arguments += ["--bind", "/run=\(run.path)", "--", "bash", "\(root)/Tests/Interop/systemd-units.sh"]
 
         let result = try TestSupport.run(
-            "\(root)/scripts/unit-sandbox.py",
+            "/bin/sh",
             arguments,
             environment: ["REPO": root, "BIN": binaries.path, "LOGS": logs.path],
             timeout: 240
