@@ -39,7 +39,7 @@ BUILD_DIR = $(shell $(SWIFT) build $(SWIFT_BUILD_FLAGS) --show-bin-path)
 all: build
 
 build:
-	$(SWIFT) build $(SWIFT_BUILD_FLAGS) $(foreach product,$(EXECUTABLES),--product $(product))
+	set -e; for product in $(EXECUTABLES); do $(SWIFT) build $(SWIFT_BUILD_FLAGS) --product $$product; done
 
 install: build
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(COMPATDIR) \
