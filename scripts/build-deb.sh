@@ -23,7 +23,8 @@ gzip -9n "$root"/usr/share/man/man8/*.8 "$root"/usr/share/sasldb/man8/*.8
 install -m 0755 dist/debian/cyrus-names "$root/usr/share/sasldb/cyrus-names"
 install -d "$root/usr/share/doc/sasldb" "$root/usr/share/lintian/overrides"
 install -m 0644 dist/debian/copyright "$root/usr/share/doc/sasldb/copyright"
-sed "s/@VERSION@/$version/; s/@DATE@/$(date -R)/" dist/debian/changelog | gzip -9n >"$root/usr/share/doc/sasldb/changelog.Debian.gz"
+# A native package (no Debian revision): the changelog is changelog.gz.
+sed "s/@VERSION@/$version/; s/@DATE@/$(date -R)/" dist/debian/changelog | gzip -9n >"$root/usr/share/doc/sasldb/changelog.gz"
 install -m 0644 dist/debian/lintian-overrides "$root/usr/share/lintian/overrides/sasldb"
 
 install -d "$root/DEBIAN"

@@ -53,6 +53,17 @@ echo 'first-Password-1' | in_tree /usr/lib/sasldb/cyrus/saslpasswd2 -p -c -u exa
 in_tree /usr/lib/sasldb/cyrus/sasldblistusers2 | grep -q '^alice@example.org: userPassword' || fail "not listed"
 ok "the package's saslpasswd2 wrote /etc/sasldb2, still root:sasl 0660"
 
+# The Cyrus names, opt-in: diverted to the package's personalities and back.
+in_tree /usr/share/sasldb/cyrus-names enable
+[[ $(in_tree readlink /usr/sbin/saslpasswd2) == /usr/lib/sasldb/cyrus/saslpasswd2 ]] || fail "saslpasswd2 not diverted"
+in_tree dpkg-divert --list /usr/sbin/sasldblistusers2 | grep -q 'diversion of /usr/sbin/sasldblistusers2 to /usr/sbin/sasldblistusers2.cyrus by sasldb' ||
+  fail "sasldblistusers2 not diverted"
+in_tree saslpasswd2 -h 2>&1 | grep -q 'usage\|Usage\|saslpasswd2' || fail "the diverted saslpasswd2 does not run"
+in_tree /usr/share/sasldb/cyrus-names disable
+in_tree test ! -e /usr/sbin/saslpasswd2 || fail "disable left /usr/sbin/saslpasswd2"
+[[ -z $(in_tree dpkg-divert --list 'sasl*' | grep sasldb || true) ]] || fail "disable left a diversion"
+ok "cyrus-names: saslpasswd2 and sasldblistusers2 diverted on request and given back"
+
 # The units as installed, each in its own view (no systemd can boot here): test ports, a loopback poppassd.
 read -r submission poppassd < <(python3 -c '
 import socket
@@ -121,10 +132,13 @@ left=$(comm -13 "$WORK/before.list" "$WORK/after.list" |
 [[ -z $left ]] || fail "purge left: $left"
 ok "purge: nothing left but the accounts and the database holding users"
 
-# A database the package made and nobody used goes with the purge.
+# A database the package made and nobody used goes with the purge; the one it makes follows a dpkg-statoverride.
 in_tree rm -f /etc/sasldb2
+in_tree dpkg-statoverride --add root sasl 0640 /etc/sasldb2
 in_tree dpkg -i /tmp/sasldb.deb >>"$WORK/dpkg.log" 2>&1 || fail "reinstall"
-in_tree test -f /etc/sasldb2 || fail "reinstall made no database"
+[[ $(in_tree stat -c %U:%G:%a /etc/sasldb2) == root:sasl:640 ]] || fail "statoverride not followed: $(in_tree stat -c %U:%G:%a /etc/sasldb2)"
+ok "a new /etc/sasldb2 follows dpkg-statoverride (root:sasl 0640)"
+in_tree dpkg-statoverride --remove /etc/sasldb2
 in_tree dpkg -P sasldb >>"$WORK/dpkg.log" 2>&1 || fail "second purge"
 in_tree test ! -e /etc/sasldb2 || fail "purge left the unused database it made"
 ok "purge removes the empty database it made"

@@ -44,10 +44,12 @@ final class PackageTests: XCTestCase {
         for step in [
             "install: sasl-smtpd user in group sasl, /etc/sasldb2 root:sasl 0660, spool, key, units enabled",
             "the package's saslpasswd2 wrote /etc/sasldb2, still root:sasl 0660",
+            "cyrus-names: saslpasswd2 and sasldblistusers2 diverted on request and given back",
             "the daemon starts under its unit as sasl-smtpd",
             "self-service changes over the local socket and poppassd landed; AUTH takes the new password",
             "remove: programs gone, configuration and database kept",
             "purge: nothing left but the accounts and the database holding users",
+            "a new /etc/sasldb2 follows dpkg-statoverride (root:sasl 0640)",
             "purge removes the empty database it made",
         ] {
             XCTAssertTrue(result.stdoutText.contains("ok: \(step)\n"), "\(step)\n\(report)")
