@@ -50,7 +50,7 @@ install: build
 	  $(STRIP) --strip-unneeded --remove-section=.comment --remove-section=.note $(DESTDIR)$$directory/$$program; \
 	done
 	set -e; for name in saslpasswd2 sasldblistusers2; do \
-	  ln -sf $(BINDIR)/sasldb $(DESTDIR)$(COMPATDIR)/$$name; done
+	  ln -srf $(DESTDIR)$(BINDIR)/sasldb $(DESTDIR)$(COMPATDIR)/$$name; done
 	$(INSTALL) -m 0644 Docs/man/*.8 $(DESTDIR)$(MANDIR)/man8/
 	sed 's|/usr/sbin/|$(SBINDIR)/|g' dist/systemd/sasl-smtpd.service \
 	  > $(DESTDIR)$(UNITDIR)/sasl-smtpd.service
