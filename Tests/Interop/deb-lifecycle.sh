@@ -19,7 +19,7 @@ mount --bind /dev "$root/dev"
 mount -t tmpfs tmpfs "$root/run"
 mount -t tmpfs tmpfs "$root/tmp"
 cleanup() {
-  [[ -n ${daemon_pid:-} ]] && kill "$daemon_pid" 2>/dev/null
+  [[ -n ${daemon_pid:-} ]] && pkill -KILL -P "$daemon_pid" 2>/dev/null
   [[ -n ${writer_pid:-} ]] && kill "$writer_pid" 2>/dev/null
   wait 2>/dev/null || true
   umount -R "$root" 2>/dev/null || umount -lR "$root"
@@ -34,9 +34,9 @@ snapshot() { in_tree find / -xdev \( -path /proc -o -path /tmp -o -path /run -o 
 snapshot >"$WORK/before.list"
 
 in_tree dpkg -i /tmp/sasldb-previous.deb >"$WORK/dpkg.log" 2>&1 || fail "install: $(cat "$WORK/dpkg.log")"
-in_tree dpkg -s sasldb | grep -q '^Status: install ok installed' || fail "not installed"
+in_tree dpkg -s sasldb | grep '^Status: install ok installed' >/dev/null || fail "not installed"
 [[ $(in_tree stat -c %U:%G:%a /etc/sasldb2) == root:sasl:660 ]] || fail "new /etc/sasldb2: $(in_tree stat -c %U:%G:%a /etc/sasldb2)"
-in_tree id sasl-smtpd | grep -q '(sasl)' || fail "sasl-smtpd is not in group sasl"
+in_tree id sasl-smtpd | grep '(sasl)' >/dev/null || fail "sasl-smtpd is not in group sasl"
 [[ $(in_tree stat -c %U:%a /var/spool/sasl-smtpd) == sasl-smtpd:700 ]] || fail "spool"
 [[ $(in_tree stat -c %U:%a /etc/sasl-smtpd/tls/key.pem) == sasl-smtpd:600 ]] || fail "key"
 in_tree test -L /etc/systemd/system/multi-user.target.wants/sasl-smtpd.service || fail "the unit is not enabled"
@@ -50,15 +50,16 @@ ok "upgrade from the previous build to $new_version"
 
 echo 'first-Password-1' | in_tree /usr/lib/sasldb/cyrus/saslpasswd2 -p -c -u example.org alice
 [[ $(in_tree stat -c %U:%G:%a /etc/sasldb2) == root:sasl:660 ]] || fail "after saslpasswd2: $(in_tree stat -c %U:%G:%a /etc/sasldb2)"
-in_tree /usr/lib/sasldb/cyrus/sasldblistusers2 | grep -q '^alice@example.org: userPassword' || fail "not listed"
+in_tree /usr/lib/sasldb/cyrus/sasldblistusers2 | grep '^alice@example.org: userPassword' >/dev/null || fail "not listed"
 ok "the package's saslpasswd2 wrote /etc/sasldb2, still root:sasl 0660"
 
 # The Cyrus names, opt-in: diverted to the package's personalities and back.
 in_tree /usr/share/sasldb/cyrus-names enable
 [[ $(in_tree readlink /usr/sbin/saslpasswd2) == /usr/lib/sasldb/cyrus/saslpasswd2 ]] || fail "saslpasswd2 not diverted"
-in_tree dpkg-divert --list /usr/sbin/sasldblistusers2 | grep -q 'diversion of /usr/sbin/sasldblistusers2 to /usr/sbin/sasldblistusers2.cyrus by sasldb' ||
+in_tree dpkg-divert --list /usr/sbin/sasldblistusers2 | grep 'diversion of /usr/sbin/sasldblistusers2 to /usr/sbin/sasldblistusers2.cyrus by sasldb' >/dev/null ||
   fail "sasldblistusers2 not diverted"
-in_tree saslpasswd2 -h 2>&1 | grep -q 'usage\|Usage\|saslpasswd2' || fail "the diverted saslpasswd2 does not run"
+usage=$(in_tree saslpasswd2 -h 2>&1 || true)
+[[ $usage == *"saslpasswd2: usage: saslpasswd2 "* ]] || fail "the diverted saslpasswd2 does not run: $usage"
 in_tree /usr/share/sasldb/cyrus-names disable
 in_tree test ! -e /usr/sbin/saslpasswd2 || fail "disable left /usr/sbin/saslpasswd2"
 [[ -z $(in_tree dpkg-divert --list 'sasl*' | grep sasldb || true) ]] || fail "disable left a diversion"
@@ -73,9 +74,11 @@ print(*[s.getsockname()[1] for s in sockets])')
 sed -i -e "s/^submission_listen = .*/submission_listen = 127.0.0.1:$submission/" -e "s/^smtps_listen = .*/smtps_listen =/" \
   "$root/etc/sasl-smtpd.conf"
 printf 'poppassd_listen = 127.0.0.1:%s\ndefault_realm = example.org\n' "$poppassd" >>"$root/etc/sasl-smtpd.conf"
-in_tree python3 /tmp/unit-sandbox.py socket /lib/systemd/system/sasl-smtpd-writer.socket >"$WORK/writer.log" 2>&1 &
+# chroot itself in the background (not through in_tree, which would put a subshell between): $! is then the
+# process that becomes unit-sandbox.py.
+chroot "$root" python3 /tmp/unit-sandbox.py socket /lib/systemd/system/sasl-smtpd-writer.socket >"$WORK/writer.log" 2>&1 &
 writer_pid=$!
-in_tree python3 /tmp/unit-sandbox.py service /lib/systemd/system/sasl-smtpd.service >"$WORK/daemon.log" 2>&1 &
+chroot "$root" python3 /tmp/unit-sandbox.py service /lib/systemd/system/sasl-smtpd.service >"$WORK/daemon.log" 2>&1 &
 daemon_pid=$!
 for _ in $(seq 300); do grep -q 'msg=ready' "$WORK/daemon.log" && break; sleep 0.1; done
 grep -q 'msg=ready' "$WORK/daemon.log" || fail "the daemon did not start: $(cat "$WORK/daemon.log")"
@@ -83,22 +86,7 @@ pgrep -u "$(in_tree id -u sasl-smtpd)" -x sasl-smtpd >/dev/null || fail "no sasl
 ok "the daemon starts under its unit as sasl-smtpd"
 
 change() { # address old new
-  python3 - "$@" <<'PY'
-import socket, sys
-address, old, new = sys.argv[1:]
-if address.startswith("/"):
-    s = socket.socket(socket.AF_UNIX); s.connect(address)
-else:
-    host, port = address.rsplit(":", 1); s = socket.create_connection((host, int(port)))
-f = s.makefile("rwb")
-def expect(code):
-    line = f.readline().decode()
-    if not line.startswith(code): sys.exit(f"expected {code}, got {line!r}")
-expect("200")
-for line, code in ((b"user alice@example.org", "200"), (b"pass " + old.encode(), "200"),
-                   (b"newpass " + new.encode(), "200"), (b"quit", "200")):
-    f.write(line + b"\r\n"); f.flush(); expect(code)
-PY
+  python3 "$REPO/Tests/Interop/poppassd-change.py" "$1" alice@example.org "$2" "$3"
 }
 verify() { echo "$1" | in_tree sasldb verify --stdin alice@example.org >/dev/null; }
 change "$root/run/sasl-smtpd/passwd.sock" 'first-Password-1' 'second-Password-2' || fail "socket change"
@@ -110,7 +98,8 @@ swaks --server 127.0.0.1 --port "$submission" --tls --auth PLAIN --auth-user ali
   --auth-password 'third-Password-3' --from alice@example.org --to bob@example.net >"$WORK/swaks.log" 2>&1 ||
   fail "submission: $(cat "$WORK/swaks.log")"
 ok "self-service changes over the local socket and poppassd landed; AUTH takes the new password"
-kill -TERM "$daemon_pid"
+# unshare --fork passes no signal on: SIGTERM goes to the daemon, its child.
+pkill -TERM -P "$daemon_pid"
 wait "$daemon_pid" || fail "the daemon did not stop cleanly"
 kill "$writer_pid"
 wait "$writer_pid" 2>/dev/null || true
@@ -126,11 +115,15 @@ in_tree dpkg -P sasldb >>"$WORK/dpkg.log" 2>&1 || fail "purge: $(cat "$WORK/dpkg
 in_tree test ! -e /etc/sasl-smtpd.conf || fail "purge left /etc/sasl-smtpd.conf"
 in_tree test -f /etc/sasldb2 || fail "purge deleted a database holding users"
 snapshot >"$WORK/after.list"
-# What Debian's policy keeps: the system accounts, the database with the site's users, dpkg's own records and logs.
+# What Debian's policy keeps: the system accounts, the database with the site's users, the message still waiting in
+# the spool (its directories, not the empty ones), dpkg's own records and logs.
 left=$(comm -13 "$WORK/before.list" "$WORK/after.list" |
-  grep -vE '^/etc/(passwd|group|shadow|gshadow)-?$|^/etc/sasldb2$|^/var/(lib/dpkg|log|cache/debconf|lib/systemd/deb-systemd-helper-enabled)(/|$)' || true)
+  grep -vE '^/etc/(passwd|group|shadow|gshadow)-?$|^/etc/sasldb2$|^/var/(lib/dpkg|log|cache/debconf|lib/systemd/deb-systemd-helper-enabled)(/|$)' |
+  grep -vE '^/var/spool/sasl-smtpd(/Maildir(/(new|envelope)(/[^/]+)?)?)?$' || true)
 [[ -z $left ]] || fail "purge left: $left"
-ok "purge: nothing left but the accounts and the database holding users"
+[[ $(find "$root/var/spool/sasl-smtpd/Maildir/new" -type f | wc -l) == 1 ]] || fail "purge took the waiting message"
+ok "purge: nothing left but the accounts, the database holding users and the waiting message"
+rm -rf "$root/var/spool/sasl-smtpd"
 
 # A database the package made and nobody used goes with the purge; the one it makes follows a dpkg-statoverride.
 in_tree rm -f /etc/sasldb2

@@ -105,22 +105,7 @@ send --port "$smtps" --tls-on-connect || fail "implicit TLS submission"
 ok "implicit TLS, message in the Maildir spool"
 
 poppassd_change() { # address old new
-  python3 - "$@" <<'PY'
-import socket, sys
-address, old, new = sys.argv[1:]
-if address.startswith("/"):
-    s = socket.socket(socket.AF_UNIX); s.connect(address)
-else:
-    host, port = address.rsplit(":", 1); s = socket.create_connection((host, int(port)))
-f = s.makefile("rwb")
-def expect(code):
-    line = f.readline().decode()
-    if not line.startswith(code): sys.exit(f"expected {code}, got {line!r}")
-expect("200")
-for line, code in ((b"user alice@example.org", "200"), (b"pass " + old.encode(), "200"),
-                   (b"newpass " + new.encode(), "200"), (b"quit", "200")):
-    f.write(line + b"\r\n"); f.flush(); expect(code)
-PY
+  python3 "$REPO/Tests/Interop/poppassd-change.py" "$1" alice@example.org "$2" "$3"
 }
 verify() { echo "$1" | sasldb verify -f /etc/sasldb2 --stdin alice@example.org >/dev/null; }
 inode=$(stat -c %i /etc/sasldb2)

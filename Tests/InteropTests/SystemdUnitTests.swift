@@ -33,19 +33,16 @@ final class SystemdUnitTests: XCTestCase {
         }
         arguments += ["--bind", "/run=\(run.path)", "--", "bash", "\(root)/Tests/Interop/systemd-units.sh"]
 
-        let result = try TestSupport.run(
+        let run = try ScenarioRun(
             "/bin/sh",
             arguments,
             environment: ["REPO": root, "BIN": binaries.path, "LOGS": logs.path],
+            logs: logs,
+            logNames: ["daemon.log", "writer.log", "notify.log", "swaks.log"],
             timeout: 240
         )
 
-        let logText = ["daemon.log", "writer.log", "notify.log", "swaks.log"].map { name in
-            "--- \(name)\n" + ((try? String(contentsOf: logs.appendingPathComponent(name), encoding: .utf8)) ?? "")
-        }.joined(separator: "\n")
-        let report = result.stdoutText + result.stderrText + "\n" + logText
-        XCTAssertEqual(result.status, 0, report)
-        for feature in [
+        run.assertProved([
             "Type=notify: READY=1 from the main process, which runs as sasl-smtpd",
             "RuntimeDirectory=: /run/sasl-smtpd made for the daemon's user, holding passwd_socket",
             "STARTTLS on submission, AUTH PLAIN, message in the Maildir spool",
@@ -55,9 +52,7 @@ final class SystemdUnitTests: XCTestCase {
             "SIGHUP (ExecReload): RELOADING=1 with MONOTONIC_USEC, READY=1, the new configuration serves",
             "graceful stop: STOPPING=1, exit 0",
             "sink = sendmail runs under the unit",
-        ] {
-            XCTAssertTrue(result.stdoutText.contains("ok: \(feature)\n"), "\(feature)\n\(report)")
-        }
-        XCTAssertTrue(result.stdoutText.contains("listed in RestartPreventExitStatus="), report)
+        ])
+        XCTAssertTrue(run.result.stdoutText.contains("listed in RestartPreventExitStatus="), run.report)
     }
 }
