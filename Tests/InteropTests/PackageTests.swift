@@ -87,5 +87,11 @@ final class PackageTests: XCTestCase {
         for path in ["/usr/sbin/sasl-smtpd", "/usr/bin/sasldb", "/usr/lib/systemd/system/sasl-smtpd-writer.socket"] {
             XCTAssertTrue(files.contains(path + "\n"), "\(path)\n\(files)")
         }
+        // New databases in GDBM, as Fedora's and RHEL's Cyrus make them.
+        let site = try TestSupport.run(
+            "/bin/sh",
+            ["-c", "rpm2cpio \"$1\" | cpio -i --quiet --to-stdout ./etc/sasl2/sasldb.conf", "sh", rpm]
+        ).stdoutText
+        XCTAssertTrue(site.contains("\ndatabase_format: gdbm\n"), site)
     }
 }
