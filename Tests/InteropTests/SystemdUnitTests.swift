@@ -19,19 +19,19 @@ final class SystemdUnitTests: XCTestCase {
         }
         let state = try TestSupport.temporaryDirectory(for: self)
         let logs = state.appendingPathComponent("logs")
-        let run = state.appendingPathComponent("run")
-        for directory in [logs, run] {
+        let runDirectory = state.appendingPathComponent("run")
+        for directory in [logs, runDirectory] {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         }
         let root = Self.repository.path
-        // Through sh, which reaps the chain of execs (unit-sandbox.py, unshare, bash) like any child.
-        var arguments = ["-c", "\"$@\"; exit $?", "sh", "\(root)/scripts/unit-sandbox.py", "host"]
+        // Through sh (see PackageTests.reaped).
+        var arguments = ["-c", PackageTests.reaped, "sh", "\(root)/scripts/unit-sandbox.py", "host"]
         for directory in ["/etc", "/usr/sbin", "/var/spool"] {
             arguments += [
                 "--overlay", "\(directory)=\(state.path)/overlay\(directory.replacingOccurrences(of: "/", with: "-"))",
             ]
         }
-        arguments += ["--bind", "/run=\(run.path)", "--", "bash", "\(root)/Tests/Interop/systemd-units.sh"]
+        arguments += ["--bind", "/run=\(runDirectory.path)", "--", "bash", "\(root)/Tests/Interop/systemd-units.sh"]
 
         let run = try ScenarioRun(
             "/bin/sh",
