@@ -32,7 +32,9 @@ STRIP ?= strip
 EXECUTABLES := $(shell $(SWIFT) package dump-package 2>/dev/null | python3 -c 'import json, sys; \
   print(" ".join(p["name"] for p in json.load(sys.stdin)["products"] if "executable" in p["type"]))')
 USER_EXECUTABLES := sasldb
-BUILD_DIR = $(shell $(SWIFT) build $(SWIFT_BUILD_FLAGS) --show-bin-path)
+BUILD_DIR ?= $(shell $(SWIFT) build $(SWIFT_BUILD_FLAGS) --show-bin-path)
+# NO_BUILD=1: install what BUILD_DIR already holds (a packaging step that must not run swift build itself).
+NO_BUILD ?=
 
 .PHONY: all build install uninstall
 
@@ -41,7 +43,7 @@ all: build
 build:
 	set -e; for product in $(EXECUTABLES); do $(SWIFT) build $(SWIFT_BUILD_FLAGS) --product $$product; done
 
-install: build
+install: $(if $(NO_BUILD),,build)
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(COMPATDIR) \
 	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSCONFDIR)/sasl2
 	set -e; for program in $(EXECUTABLES); do \
