@@ -17,6 +17,10 @@ packages=(
   libpam0g-dev                          # PAM as a password source (target CPAM)
   libpam-wrapper                        # libpam_wrapper.so and pam_matrix.so: PAM tests without real system users
   postgresql libsasl2-modules-sql dovecot-pgsql   # the PostgreSQL backend's server, and its Cyrus and Dovecot readers
+  systemd                               # systemd-analyze verify/security, sysusers, tmpfiles, socket-activate
+  dpkg-dev lintian fakeroot             # scripts/build-deb.sh (dpkg-shlibdeps) and the package's lint
+  debootstrap                           # the Debian 12 tree the package is installed into (scripts/debian-tree.sh)
+  rpm                                   # rpmbuild for dist/rpm/sasldb.spec
 )
 missing=()
 for package in "${packages[@]}"; do

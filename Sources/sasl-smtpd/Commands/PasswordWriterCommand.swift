@@ -21,6 +21,14 @@ struct PasswordWriterCommand: ParsableCommand {
     @Option(name: .customLong("set"), help: ArgumentHelp("A configuration key it needs.", valueName: "key=value"))
     var settings: [String] = []
 
+    @Option(
+        help: ArgumentHelp(
+            "Read the daemon's configuration file and the site file, as the writer unit started by systemd does.",
+            valueName: "path"
+        )
+    )
+    var config: String?
+
     func run() throws {
         let socket = try HelperSocket.take(for: Self.name)
         LoggingSystem.bootstrap { label in KeyValueLogHandler(label: label) }
@@ -28,8 +36,16 @@ struct PasswordWriterCommand: ParsableCommand {
         do {
             var entries: [ConfigurationEntry] = []
             for setting in settings { entries.append(try ConfigurationFile.parseOverride(setting)) }
-            // Every store setting comes from the daemon, already resolved: the writer reads no site file of its own.
-            let configuration = try DaemonConfiguration(entries: entries, site: SiteConfiguration())
+            let configuration: DaemonConfiguration
+            if let config {
+                // Started by systemd for the daemon's connection: the same files the daemon read at its start.
+                let sitePath = SystemInfo.environment("SASLDB_CONFIG") ?? SiteConfiguration.defaultPath
+                (configuration, _) = try ConfigurationSource(path: config, sitePath: sitePath, overrides: entries)
+                    .load()
+            } else {
+                // Started by the daemon: every store setting comes resolved, the writer reads no site file of its own.
+                configuration = try DaemonConfiguration(entries: entries, site: SiteConfiguration())
+            }
             let changer = try configuration.passwordChanger(logger: logger)
             try PasswordWriter.serve(socket: socket, changer: changer)
         } catch {

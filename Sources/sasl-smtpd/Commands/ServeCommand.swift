@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import SASLDB
+import ServerKit
 
 #if canImport(Glibc)
 import Glibc
@@ -44,6 +45,9 @@ struct ServeCommand: ParsableCommand, Sendable {
     }
 
     private func serve() async throws {
+        // Read once and removed, as sd_notify(3)'s unset_environment does: no child of the daemon speaks for it.
+        let notifier = ServiceManagerNotifier(socketPath: SystemInfo.environment("NOTIFY_SOCKET"))
+        unsetenv("NOTIFY_SOCKET")
         let path: String
         let source: ConfigurationSource
         let configuration: DaemonConfiguration
@@ -73,6 +77,7 @@ struct ServeCommand: ParsableCommand, Sendable {
                 configuration: configuration,
                 source: source,
                 demoDirectory: demo == nil ? nil : FileChecks.directoryName(of: path),
+                status: ServiceManagerStatus(notifier: notifier, logger: logger),
                 logger: logger
             ).run()
         } catch {

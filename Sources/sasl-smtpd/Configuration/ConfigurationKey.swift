@@ -133,6 +133,7 @@ extension DaemonConfiguration {
         listen("poppassd_listen", \.poppassdListen),
         listen("poppassd_tls_listen", \.poppassdTLSListen),
         path("passwd_socket", \.passwdSocket, emptyMeans: "no socket", needsRestart: true),
+        path("password_writer_socket", \.passwordWriterSocket, emptyMeans: "a root child", needsRestart: true),
         number("poppassd_timeout", \.poppassdTimeout, 5...3600, needsRestart: true),
         number(
             PasswordPolicy.SettingName.minimumLength,

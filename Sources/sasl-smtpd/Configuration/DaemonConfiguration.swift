@@ -51,6 +51,8 @@ struct DaemonConfiguration: Equatable, Sendable {
     var poppassdListen: [ListenAddress] = []
     var poppassdTLSListen: [ListenAddress] = []
     var passwdSocket = "/run/sasl-smtpd/passwd.sock"
+    /// A socket-activated password writer to connect to; empty to start one as a root child.
+    var passwordWriterSocket = ""
     var poppassdTimeout = 120
     var passwordMinLength = PasswordPolicy.defaultMinimumLength
     var passwordMaxLength = PasswordPolicy.defaultMaximumLength

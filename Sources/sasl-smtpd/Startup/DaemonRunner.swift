@@ -19,6 +19,8 @@ struct DaemonRunner {
     let source: ConfigurationSource
     /// `--demo`: serving as the invoking user is expected, even root; instructions are printed.
     let demoDirectory: String?
+    /// What systemd is told (`$NOTIFY_SOCKET`), when it asked.
+    let status: ServiceManagerStatus
     let logger: Logger
 
     func run() async throws {
@@ -89,6 +91,7 @@ struct DaemonRunner {
             passwordWriterInUse: writer != nil,
             tlsReader: tlsReader,
             pamSource: pamSource,
+            status: status,
             logger: logger
         )
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
@@ -121,6 +124,15 @@ struct DaemonRunner {
                 )
             )
         }
+        // Last, so a graceful stop reaches it first (see ServiceManagerStatus).
+        services.append(
+            .init(
+                service: status,
+                successTerminationBehavior: .ignore,
+                failureTerminationBehavior: .ignore,
+                serviceName: "systemd-notify"
+            )
+        )
         var groupConfiguration = ServiceGroupConfiguration(
             services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -177,8 +189,24 @@ struct DaemonRunner {
     /// Always, rather than only when `identity` cannot write the database's directory: that cannot be told before
     /// the switch (`access` answers for root), and the writer's check of the current password protects the database
     /// from a compromised daemon either way. A daemon started as its own user changes passwords itself.
+    ///
+    /// With `password_writer_socket` the writer is not started but connected to: systemd starts one for the
+    /// connection in a unit of its own (`sasl-smtpd-writer.socket`), whether the daemon started as root or not.
     private func startPasswordWriter(identity: RunIdentity?) throws(ConfigurationError) -> PasswordWriterClient? {
-        guard configuration.passwordServiceEnabled, identity != nil else { return nil }
+        guard configuration.passwordServiceEnabled else { return nil }
+        if !configuration.passwordWriterSocket.isEmpty {
+            do throws(PasswordServiceError) {
+                let writer = try PasswordWriterClient(connectingTo: configuration.passwordWriterSocket, logger: logger)
+                logger.info(
+                    "password writer connected",
+                    metadata: ["socket": .string(configuration.passwordWriterSocket)]
+                )
+                return writer
+            } catch {
+                throw ConfigurationError("password_writer_socket: \(error)")
+            }
+        }
+        guard identity != nil else { return nil }
         let arguments = configuration.passwordWriterSettings.flatMap { ["--set", $0] }
         do throws(PasswordServiceError) {
             let writer = try PasswordWriterClient(
@@ -267,6 +295,7 @@ struct DaemonRunner {
             return "\(host):\(address.port ?? 0)"
         }
         logger.notice("ready", metadata: ["listen": .string(listening.joined(separator: ","))])
+        status.ready()
         if let demoDirectory {
             let ports = zip(configuration.listeners, addresses).map { ($0.kind, $1.port) }
             let submission = ports.first { $0.0 == .submission }?.1

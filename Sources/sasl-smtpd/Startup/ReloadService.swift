@@ -36,6 +36,8 @@ struct ReloadService: Service {
     let tlsReader: TLSReader?
     /// The PAM source made at startup, kept by every reload (its keys need a restart).
     let pamSource: PAMPasswordSource?
+    /// Told that a reload runs, and when it is over (whether it applied or not).
+    let status: ServiceManagerStatus
     let logger: Logger
 
     func run() async throws {
@@ -53,6 +55,8 @@ struct ReloadService: Service {
 
     /// One reload.
     func reload() {
+        status.reloading()
+        defer { status.ready() }
         logger.info("reload requested", metadata: ["config": .string(source.path)])
         let configuration: DaemonConfiguration
         do throws(ConfigurationError) {
