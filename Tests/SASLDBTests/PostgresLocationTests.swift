@@ -20,6 +20,14 @@ final class PostgresLocationTests: XCTestCase {
         XCTAssertEqual(try PostgresLocation(url: location.description), location)
     }
 
+    func testSocketDirectoryWithATLSModeReadsBackAsTheSameLocation() throws {
+        // Found by FuzzPostgresLocation: the TLS settings of a socket-directory location were not printed.
+        let location = try PostgresLocation(
+            url: "postgresql://mta@:6543/sasldb?host=/run/postgresql&sslmode=verify-ca&sslrootcert=/etc/ssl/db.pem"
+        )
+        XCTAssertEqual(try PostgresLocation(url: location.description), location)
+    }
+
     func testASocketDirectoryIsTheHostParameter() throws {
         let location = try PostgresLocation(url: "postgresql:///sasldb?host=/run/postgresql")
         XCTAssertNil(location.host)

@@ -136,12 +136,13 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
         if let host {
             let encoded = Self.encode(host, keepingSlash: false)
             authority += (host.contains(":") ? "[\(encoded)]" : encoded) + ":\(port)"
-            parameters.append("sslmode=\(tls.rawValue)")
-            if let caFile { parameters.append("sslrootcert=\(Self.encode(caFile))") }
         } else {
             authority += ":\(port)"
             parameters.append("host=\(Self.encode(socketDirectory))")
         }
+        // Printed for a socket directory too (where no TLS is spoken), so that the URL reads back as the same location.
+        parameters.append("sslmode=\(tls.rawValue)")
+        if let caFile { parameters.append("sslrootcert=\(Self.encode(caFile))") }
         if let passwordFile { parameters.append("password_file=\(Self.encode(passwordFile))") }
         parameters.append("pool_size=\(poolSize)")
         parameters.append("query_timeout=\(queryTimeoutMilliseconds / 1000)")
