@@ -93,7 +93,8 @@ def main():
     try:
         say("PostgreSQL backend vs file backend, loopback, side by side")
         say(f"host: {os.cpu_count()} CPUs; PostgreSQL: {cluster.psql('SHOW server_version')} (private cluster, socket)")
-        cert, key, sasldb_file = setup_files(workdir)
+        certs, sasldb_file = setup_files(workdir)
+        cert, key = certs["rsa2048"]
         cluster.psql("CREATE DATABASE bench")
         url = cluster.database_url("bench")
         sasldb(args, "db", "init", "-f", url)
