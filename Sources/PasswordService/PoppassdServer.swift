@@ -95,13 +95,8 @@ public final class PoppassdServer: Service, Sendable {
     /// - Throws: ``PasswordServiceError/bindFailed(_:)`` or ``PasswordServiceError/localSocket(_:)`` when a socket
     ///   cannot be bound (the others are closed again), ``PasswordServiceError/alreadyStarted`` when called twice.
     public func run() async throws {
-        guard lifecycle.start() else { throw PasswordServiceError.alreadyStarted }
-        let channels: [any Channel]
-        do {
-            channels = try await bindAll()
-        } catch {
-            lifecycle.finish(error: error)
-            throw error
+        let channels = try await lifecycle.bind(alreadyStarted: PasswordServiceError.alreadyStarted) {
+            try await bindAll()
         }
         changeThread?.start()
         let addresses = channels.compactMap(\.localAddress)

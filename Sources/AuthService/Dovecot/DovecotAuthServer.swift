@@ -73,14 +73,7 @@ public final class DovecotAuthServer: Service, Sendable {
     /// - Throws: ``DovecotAuthError`` when a socket cannot be bound (the others are closed again) or when called
     ///   twice.
     public func run() async throws {
-        guard lifecycle.start() else { throw DovecotAuthError.alreadyStarted }
-        let channels: [any Channel]
-        do {
-            channels = try await bindAll()
-        } catch {
-            lifecycle.finish(error: error)
-            throw error
-        }
+        let channels = try await lifecycle.bind(alreadyStarted: DovecotAuthError.alreadyStarted) { try await bindAll() }
         threadPool.start()
         let addresses = channels.compactMap(\.localAddress)
         lifecycle.publish(channels, addresses: addresses)

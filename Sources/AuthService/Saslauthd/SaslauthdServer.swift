@@ -51,13 +51,8 @@ public final class SaslauthdServer: Service, Sendable {
     /// - Throws: ``SaslauthdServerError/bindFailed(_:)`` or ``SaslauthdServerError/socketPath(_:)`` when a socket
     ///   cannot be bound (the others are closed again), ``SaslauthdServerError/alreadyStarted`` when called twice.
     public func run() async throws {
-        guard lifecycle.start() else { throw SaslauthdServerError.alreadyStarted }
-        let channels: [any Channel]
-        do {
-            channels = try await bindAll()
-        } catch {
-            lifecycle.finish(error: error)
-            throw error
+        let channels = try await lifecycle.bind(alreadyStarted: SaslauthdServerError.alreadyStarted) {
+            try await bindAll()
         }
         let addresses = channels.compactMap(\.localAddress)
         lifecycle.publish(channels, addresses: addresses)
