@@ -104,6 +104,16 @@ public final class PostgresBackend: ServerBackend {
         return result
     }
 
+    /// Connects (once) and checks that the tables are at this program's version.
+    ///
+    /// - Throws: ``SASLDBError``, as any call would.
+    func checkSchema() throws {
+        try run(checkingSchema: false) { connection in
+            try await PostgresSchemaMigrator.check(connection, store: self.location.displayName)
+        }
+        schemaChecked.store(true, ordering: .relaxed)
+    }
+
     /// Runs `body`, which runs `statements` statements, on a connection within as many query timeouts (one more for
     /// the schema check made on this backend's first call).
     private func run<Value: Sendable>(
@@ -114,7 +124,8 @@ public final class PostgresBackend: ServerBackend {
         let store = location.displayName
         let check = checkingSchema && !schemaChecked.load(ordering: .relaxed)
         let bound = location.queryTimeoutMilliseconds * (statements + (check ? 1 : 0))
-        let value = try BlockingBridge.run(store: store, timeoutMilliseconds: bound) {
+        if let reason = source.unreachable { throw SASLDBError.unavailable(store: store, detail: reason) }
+        let value = try BlockingBridge.run(store: store, timeoutMilliseconds: bound, stall: source.stall) {
             [source] in
             do {
                 return try await source.withConnection { connection in

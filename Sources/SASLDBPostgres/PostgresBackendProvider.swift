@@ -30,19 +30,36 @@ public final class PostgresBackendProvider: ExternalBackendProvider {
         }
     }
 
+    /// Connects to `location` once and checks that its tables are at this program's version, within two query
+    /// timeouts: what `sasl-smtpd --check-config` asks before a daemon relies on the store.
+    ///
+    /// - Throws: the ``SASLDBError`` a lookup would meet: the server unreachable, the login refused, the database or
+    ///   the tables missing, the tables of another version, the password file or TLS settings unusable.
+    public static func check(_ location: PostgresLocation) throws {
+        do {
+            try postgresBackend(location, mode: .single).checkSchema()
+        } catch {
+            throw SASLDBError(postgres: error, store: location.displayName, user: location.user)
+        }
+    }
+
     private static func backend(_ location: PostgresLocation, mode: Mode) -> any CredentialBackend {
         do {
-            let settings = try PostgresConnectionSettings(location)
-            let source: any PostgresConnectionSource
-            switch mode {
-            case .pooled: source = PooledConnections(settings.clientConfiguration)
-            case .single: source = SingleConnection(try settings.connectionConfiguration())
-            }
-            return PostgresBackend(location: location, source: source)
+            return try postgresBackend(location, mode: mode)
         } catch {
             return UnsupportedBackend(
                 error: SASLDBError(postgres: error, store: location.displayName, user: location.user)
             )
         }
+    }
+
+    private static func postgresBackend(_ location: PostgresLocation, mode: Mode) throws -> PostgresBackend {
+        let settings = try PostgresConnectionSettings(location)
+        let source: any PostgresConnectionSource
+        switch mode {
+        case .pooled: source = PooledConnections(settings.clientConfiguration, probe: try settings.probeConfiguration())
+        case .single: source = SingleConnection(try settings.connectionConfiguration())
+        }
+        return PostgresBackend(location: location, source: source)
     }
 }

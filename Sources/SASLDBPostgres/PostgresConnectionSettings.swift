@@ -91,6 +91,13 @@ struct PostgresConnectionSettings: Sendable {
         return configuration
     }
 
+    /// The configuration of a reachability probe: one connection, given at most 2 s (or the query timeout) to open.
+    func probeConfiguration() throws -> PostgresConnection.Configuration {
+        var configuration = try connectionConfiguration()
+        configuration.options.connectTimeout = .milliseconds(Int64(min(location.queryTimeoutMilliseconds, 2000)))
+        return configuration
+    }
+
     /// The server's socket in the directory, named as libpq names it.
     private var socketPath: String { location.socketDirectory + "/.s.PGSQL.\(location.port)" }
 }

@@ -10,11 +10,11 @@ import Glibc
 #endif
 
 /// `sasl-smtpd` daemons on one PostgreSQL store: a change through one is what the other checks next; a user added by
-/// `sasldb` with its own configuration logs in on both; the database stopped under load gives 454, never 535, and
-/// logins succeed again within seconds of its return.
+/// `sasldb` with its own configuration logs in on both; the database stopped under load for longer than the pool's
+/// reconnect back-off likes gives 454 at once, never 535, and logins succeed again within seconds of its return.
 final class PostgresDaemonTests: XCTestCase {
-    private var directory: URL!
-    private var smtpd = ""
+    private(set) var directory: URL!
+    private(set) var smtpd = ""
 
     override func setUpWithError() throws {
         guard geteuid() == 0 else { throw XCTSkip("the daemon tests start sasl-smtpd as root (it drops to nobody)") }
@@ -90,7 +90,8 @@ final class PostgresDaemonTests: XCTestCase {
         defer { cluster.stop() }
         var location = try PostgresLocation(url: cluster.url)
         location.database = "postgres"
-        location.queryTimeoutMilliseconds = 2000
+        // The default timeout: a 454 that waited for it would take 5 s.
+        location.queryTimeoutMilliseconds = 5000
         let store = CredentialStore(backend: PostgresBackendProvider(mode: .single).makeBackend(location))
         _ = try XCTUnwrap(store.backend as? any ServerBackend).initializeSchema()
         try store.setPassword(Array("pw".utf8), for: try UserID(parsing: "alice@example.org", defaultRealm: ""))
@@ -108,15 +109,20 @@ final class PostgresDaemonTests: XCTestCase {
         for _ in 0..<4 {
             DispatchQueue.global().async(group: load) {
                 while record.running.load(ordering: .relaxed) {
+                    let sent = Date()
                     let code = LoopbackLineClient.authPlain(port: port, user: "alice", password: "pw")
-                    record.codes.withLock { $0.append((Date().timeIntervalSince(started), code)) }
+                    let answered = Date()
+                    record.codes.withLock {
+                        $0.append((answered.timeIntervalSince(started), code, answered.timeIntervalSince(sent)))
+                    }
                 }
             }
         }
         Thread.sleep(forTimeInterval: 2)
         try cluster.control("stop")
         let stopped = Date().timeIntervalSince(started)
-        Thread.sleep(forTimeInterval: 6)
+        // Longer than a minute of pool back-off would forgive: postgres-nio's next attempt would come ~10 s later.
+        Thread.sleep(forTimeInterval: 25)
         try cluster.control("start")
         let restarted = Date().timeIntervalSince(started)
         var recovered: Double?
@@ -134,22 +140,29 @@ final class PostgresDaemonTests: XCTestCase {
         let whileDown = all.filter { $0.0 > stopped + 0.5 && $0.0 < restarted }
         XCTAssertFalse(whileDown.isEmpty, "no AUTH ran while the database was down")
         XCTAssertEqual(Set(whileDown.map(\.1)), [454], "while down: \(whileDown.map(\.1))")
+        // Once the pool knows the server is gone, a 454 takes no query timeout: only the first AUTHs after the stop
+        // wait for the probe.
+        let slow = whileDown.filter { $0.0 > stopped + 2 && $0.2 > 1 }
+        XCTAssertEqual(slow.count, 0, "454s that waited: \(slow.map { String(format: "%.2f s", $0.2) })")
+        let medianWait = whileDown.map(\.2).sorted()[whileDown.count / 2]
+        XCTAssertLessThan(medianWait, 0.5, "a 454 while down took \(medianWait) s (median)")
         XCTAssertFalse(all.contains { $0.1 == 535 }, "a 535 was answered: the password was right all along")
         let recovery = try XCTUnwrap(
             recovered,
             "no success within 30 s of the restart: \(daemon.currentLog.suffix(2000))"
         )
-        XCTAssertLessThan(recovery - restarted, 10, "logins came back \(recovery - restarted) s after the restart")
+        XCTAssertLessThan(recovery - restarted, 3, "logins came back \(recovery - restarted) s after the restart")
         print(
-            "database restart: \(all.count) AUTHs, \(whileDown.count) answered 454 while down, success again "
+            "database restart: \(all.count) AUTHs, \(whileDown.count) answered 454 while down (median "
+                + String(format: "%.3f", medianWait) + " s each), success again "
                 + String(format: "%.2f", recovery - restarted) + " s after the server was back"
         )
     }
 }
 
-/// What the load threads share: each AUTH's time and reply code, and whether to go on.
+/// What the load threads share: each AUTH's answer time, reply code and duration, and whether to go on.
 private final class LoadRecord: Sendable {
-    let codes = Mutex<[(Double, Int)]>([])
+    let codes = Mutex<[(Double, Int, Double)]>([])
     let running = Atomic<Bool>(true)
 }
 

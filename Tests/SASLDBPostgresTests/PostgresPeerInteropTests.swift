@@ -8,10 +8,10 @@ import XCTest
 /// plugin (Debian's libsasl2-modules-sql, through `sasl-sample-server` and `saslpasswd2`) and Dovecot's SQL passdb
 /// (`dovecot-pgsql`, through `doveadm auth test`).
 final class PostgresPeerInteropTests: XCTestCase {
-    private var database: PostgresTestDatabase!
-    private var directory: URL!
+    private(set) var database: PostgresTestDatabase!
+    private(set) var directory: URL!
     private var store: CredentialStore!
-    private static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
     override func setUpWithError() throws {
@@ -42,9 +42,9 @@ final class PostgresPeerInteropTests: XCTestCase {
         return Array(body)
     }
 
-    /// The guide's Cyrus settings, pointed at the test database (the socket, the administrator role).
-    private func cyrusSettings() throws -> [String: String] {
-        let location = try database.location
+    /// The guide's Cyrus settings, pointed at the test database (the socket, the administrator role) or `location`.
+    func cyrusSettings(_ location: PostgresLocation? = nil) throws -> [String: String] {
+        let location = try location ?? database.location
         var settings: [String: String] = [:]
         for line in try guideBlock("cyrus-sql") {
             guard let colon = line.firstIndex(of: ":") else { continue }
@@ -59,7 +59,12 @@ final class PostgresPeerInteropTests: XCTestCase {
         return settings
     }
 
-    private func cyrusAuthenticates(_ user: String, _ password: String, mechanism: String) throws -> Bool {
+    func cyrusAuthenticates(
+        _ user: String,
+        _ password: String,
+        mechanism: String,
+        as location: PostgresLocation? = nil
+    ) throws -> Bool {
         try PeerTools.require("python3", "stdbuf", "sasl-sample-server")
         let dummy = directory.appendingPathComponent("unused-sasldb2")
         FileManager.default.createFile(atPath: dummy.path, contents: nil)
@@ -68,7 +73,7 @@ final class PostgresPeerInteropTests: XCTestCase {
             mechanism,
             "--user", user, "--realm", "example.org", "--password", password,
         ]
-        for (key, value) in try cyrusSettings() where key != "pwcheck_method" {
+        for (key, value) in try cyrusSettings(location) where key != "pwcheck_method" {
             arguments += ["--conf", "\(key)=\(value)"]
         }
         let result = ProcessRunner.run("/usr/bin/python3", arguments, timeout: 60)
@@ -150,9 +155,9 @@ final class PostgresPeerInteropTests: XCTestCase {
         XCTAssertFalse(dovecot.authenticates("alice@example.org", "wonderland"))
     }
 
-    /// The guide's Dovecot SQL settings, connecting to the test database.
-    private func dovecotSQL() throws -> String {
-        let location = try database.location
+    /// The guide's Dovecot SQL settings, connecting to the test database (or `location`).
+    func dovecotSQL(_ location: PostgresLocation? = nil) throws -> String {
+        let location = try location ?? database.location
         return try guideBlock("dovecot-sql").map { line in
             line.hasPrefix("connect =")
                 ? "connect = host=\(location.socketDirectory) port=\(location.port) dbname=\(location.database) "

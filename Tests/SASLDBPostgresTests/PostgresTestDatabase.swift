@@ -35,15 +35,16 @@ struct PostgresTestDatabase {
     /// The location as a URL.
     var url: String { get throws { try location.description } }
 
-    /// Runs `sql` with psql on this database (or `database`), failing the test on an error; returns the output.
+    /// Runs `sql` with psql on this database (or `database`) as the administrator (or `user`), failing the test on an
+    /// error; returns the output.
     @discardableResult
-    func psql(_ sql: String, database: String? = nil) throws -> String {
+    func psql(_ sql: String, database: String? = nil, user: String? = nil) throws -> String {
         let admin = try PostgresLocation(url: adminURL)
         let result = ProcessRunner.run(
             "/usr/bin/psql",
             [
                 "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", admin.socketDirectory, "-p", String(admin.port),
-                "-U", admin.user, "-d", database ?? (name.isEmpty ? admin.database : name), "-c", sql,
+                "-U", user ?? admin.user, "-d", database ?? (name.isEmpty ? admin.database : name), "-c", sql,
             ],
             timeout: 30
         )

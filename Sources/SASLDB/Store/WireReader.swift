@@ -2,6 +2,9 @@
 package struct WireReader {
     private let data: [UInt8]
     private var offset = 0
+    /// The parts of keys read so far, reused when a key repeats them: a batch names each user's keys one after
+    /// another and the same few properties for every user, so most keys then cost no allocation.
+    private var recent = RecentKeyParts()
 
     /// The error for bytes that are not a message.
     static let malformed = SASLDBError.invalidInput(line: 0, reason: "a malformed message from the backend helper")
@@ -32,8 +35,16 @@ package struct WireReader {
     package mutating func string() throws -> String { String(decoding: try bytes(), as: UTF8.self) }
 
     package mutating func key() throws -> RecordKey {
-        guard let key = RecordKey(bytes: try bytes()) else { throw Self.malformed }
-        return key
+        let length = try count()
+        guard data.count - offset >= length else { throw Self.malformed }
+        let bytes = data[offset..<(offset + length)]
+        offset += length
+        // Exactly two NUL bytes, as RecordKey(bytes:) asks.
+        guard let first = bytes.firstIndex(of: 0),
+            let second = bytes[(first + 1)...].firstIndex(of: 0),
+            !bytes[(second + 1)...].contains(0)
+        else { throw Self.malformed }
+        return recent.key(authid: bytes[..<first], realm: bytes[(first + 1)..<second], property: bytes[(second + 1)...])
     }
 
     mutating func operation() throws -> WriteBatch.Operation {

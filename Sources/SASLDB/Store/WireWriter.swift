@@ -18,15 +18,25 @@ package struct WireWriter {
 
     package mutating func string(_ value: String) { bytes(Array(value.utf8)) }
 
+    /// A raw key (`authid NUL realm NUL property`) written from its parts, without making the joined bytes first.
+    package mutating func key(_ key: RecordKey) {
+        count(key.authid.count + key.realm.count + key.property.count + 2)
+        data += key.authid
+        data.append(0)
+        data += key.realm
+        data.append(0)
+        data += key.property
+    }
+
     package mutating func operation(_ operation: WriteBatch.Operation) {
         switch operation {
         case .put(let key, let value):
             byte(1)
-            bytes(key.bytes)
+            self.key(key)
             bytes(value)
         case .delete(let key):
             byte(2)
-            bytes(key.bytes)
+            self.key(key)
         case .deleteUser(let user):
             byte(3)
             bytes(user.authid)

@@ -56,6 +56,9 @@ struct ConfigurationCheck {
         attempt { () throws(ConfigurationError) in
             if let warning = try FileChecks.checkDatabase(configuration.sasldbPath) { warnings.append(warning) }
         }
+        if case .postgres(let location) = configuration.store.location {
+            attempt { () throws(ConfigurationError) in try Self.checkPostgres(location) }
+        }
         attempt { () throws(ConfigurationError) in _ = try configuration.loadSenderLoginMap() }
         attempt { () throws(ConfigurationError) in
             _ = try configuration.loadRelaySecurity(secretOwners: TLSMaterial.keyOwners(identity: identity))
