@@ -80,6 +80,37 @@ final class PostgresBackendTests: XCTestCase {
         XCTAssertTrue(try store.verify(password: Array("pw-1000".utf8), for: others[1000]))
     }
 
+    func testABatchKeepsTheLastChangeOfEachKeyWhateverTheOrderOfItsUsers() throws {
+        let backend = try initialized()
+        let bob = UserID(authid: Array("bob".utf8), realm: Array("example.org".utf8))
+        func key(_ user: UserID, _ property: Property) -> RecordKey { RecordKey(user: user, property: property) }
+        try backend.apply(
+            WriteBatch([.put(key(alice, .authPassword), [1]), .put(key(bob, .authPassword), [2])])
+        )
+        try backend.apply(
+            WriteBatch([
+                .put(key(alice, .userPassword), [3]),
+                .put(key(bob, .userPassword), [4]),
+                // Alice again after Bob: her put undone, a stored row of hers deleted, a new one written.
+                .delete(key(alice, .userPassword)),
+                .delete(key(alice, .authPassword)),
+                .put(key(alice, .cramMD5), [5]),
+                // Bob again: the last value wins; deleting what he never had is nothing.
+                .put(key(bob, .userPassword), [6]),
+                .delete(key(bob, .cramMD5)),
+                .delete(key(bob, .digestMD5)),
+            ])
+        )
+        XCTAssertEqual(
+            try backend.records(),
+            [
+                Record(key: key(alice, .cramMD5), value: [5]),
+                Record(key: key(bob, .authPassword), value: [2]),
+                Record(key: key(bob, .userPassword), value: [6]),
+            ]
+        )
+    }
+
     func testDisableEnableAndDeleteKeepTheirMeaning() throws {
         let store = CredentialStore(backend: try initialized())
         try store.setPassword(Array("pw".utf8), for: alice)

@@ -31,6 +31,25 @@ final class BackendWireTests: XCTestCase {
         }
     }
 
+    func testKeysThatRepeatPartsOfEarlierKeysComeBackExactly() throws {
+        // Users interleaved and more property names than the reader keeps: each key must still be its own.
+        let bob = UserID(authid: Array("bob".utf8), realm: Array("example.org".utf8))
+        let empty = UserID(authid: [], realm: [])
+        var operations: [WriteBatch.Operation] = []
+        for index in 0..<40 {
+            for user in [alice, bob, alice, empty] {
+                let property = Property("p\(index % 20)-\(index)")
+                operations.append(.put(RecordKey(user: user, property: property), [UInt8(index)]))
+                operations.append(.delete(RecordKey(user: user, property: .userPassword)))
+            }
+        }
+        let batch = WriteBatch(operations)
+        guard case .apply(let decoded) = try BackendWire.decodeRequest(BackendWire.encode(.apply(batch))) else {
+            return XCTFail("not an apply")
+        }
+        XCTAssertEqual(decoded.operations, batch.operations)
+    }
+
     func testErrorsAndSchemaResultsComeBackAsThemselves() throws {
         let errors: [SASLDBError] = [
             .unavailable(store: "db@host:5432", detail: "connection refused"),

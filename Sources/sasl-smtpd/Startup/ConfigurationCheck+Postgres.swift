@@ -9,7 +9,7 @@ extension ConfigurationCheck {
         do {
             try PostgresBackendProvider.check(location)
         } catch {
-            throw ConfigurationError("sasldb_path \(location.displayName): \(error)")
+            throw ConfigurationError("sasldb_path: \(error)")
         }
     }
 }
