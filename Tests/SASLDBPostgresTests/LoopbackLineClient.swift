@@ -49,6 +49,8 @@ final class LoopbackLineClient {
             }
             var chunk = [UInt8](repeating: 0, count: 4096)
             let got = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            // A child process of the test ending (SIGCHLD) interrupts the wait; it is not the server's answer.
+            if got < 0 && errno == EINTR { continue }
             guard got > 0 else { return nil }
             buffered += chunk[..<got]
         }

@@ -62,9 +62,7 @@ public struct CredentialStore: Sendable {
         }
         // The SASLv1 secret and our disabled copies belong to an old password.
         operations.append(.delete(key(.plainSecret)))
-        for property in Property.loginSecrets {
-            operations.append(.delete(key(CredentialStore.disabledProperty(property))))
-        }
+        for property in CredentialStore.disabledLoginSecrets { operations.append(.delete(key(property))) }
         return operations
     }
 
@@ -93,7 +91,7 @@ public struct CredentialStore: Sendable {
     /// Removes the secrets Cyrus's `saslpasswd2 -d` removes (plaintext, the three `cmusaslsecret` values and the
     /// SCRAM verifier), and any disabled copies of them, keeping other properties.
     public func removeSecrets(of user: UserID) throws {
-        let properties = Property.secrets + Property.loginSecrets.map(CredentialStore.disabledProperty)
+        let properties = Property.secrets + CredentialStore.disabledLoginSecrets
         let operations = properties.map { WriteBatch.Operation.delete(RecordKey(user: user, property: $0)) }
         try backend.apply(WriteBatch(operations))
     }
@@ -182,7 +180,7 @@ public struct CredentialStore: Sendable {
     public func exists(_ user: UserID) throws -> Bool {
         let found = try backend.fetch(
             user,
-            properties: Property.loginSecrets + Property.loginSecrets.map(CredentialStore.disabledProperty)
+            properties: Property.loginSecrets + CredentialStore.disabledLoginSecrets
         )
         return !found.isEmpty
     }
@@ -209,6 +207,9 @@ public struct CredentialStore: Sendable {
             throw SASLDBError.invalidPassword("the password is longer than \(maximumPasswordLength) bytes")
         }
     }
+
+    /// Where ``disable(_:)`` keeps each login secret, made once: every password set deletes them.
+    static let disabledLoginSecrets = Property.loginSecrets.map(disabledProperty)
 
     /// The property a disabled secret is kept under.
     public static func disabledProperty(_ property: Property) -> Property {
