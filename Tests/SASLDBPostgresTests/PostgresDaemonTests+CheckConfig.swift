@@ -9,7 +9,6 @@ extension PostgresDaemonTests {
     func testCheckConfigConnectsAndChecksTheTables() throws {
         let database = try PostgresTestDatabase("checkconfig")
         defer { database.drop() }
-        let url = try database.url
         let site = directory.appendingPathComponent("site.conf").path
         FileManager.default.createFile(atPath: site, contents: nil)
         // The daemon's user must be able to write the spool, or the check fails for that instead.
@@ -18,19 +17,11 @@ extension PostgresDaemonTests {
         try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: spool.path)
         func check(_ sasldbPath: String) throws -> ProcessRunner.Result {
             let file = directory.appendingPathComponent("check.conf")
-            try """
-            hostname = mail.example.org
-            submission_listen =
-            plain_listen = 127.0.0.1:0
-            require_tls = no
-            mechanisms = PLAIN
-            mechanisms_without_tls = PLAIN
-            sink = maildir:\(directory.path)/Maildir
-            user = nobody
-            sasldb_path = \(sasldbPath)
-            passwd_socket =
-
-            """.write(to: file, atomically: true, encoding: .utf8)
+            try SMTPDaemon.configuration(url: sasldbPath, in: directory).write(
+                to: file,
+                atomically: true,
+                encoding: .utf8
+            )
             let started = Date()
             let result = ProcessRunner.run(
                 smtpd,

@@ -10,16 +10,7 @@ extension PostgresDaemonTests {
     func testASlowButReachableDatabaseIsWaitedForNotFailedFast() throws {
         let database = try PostgresTestDatabase("slow")
         defer { database.drop() }
-        let location = try database.location
-        let store = CredentialStore(backend: PostgresBackendProvider(mode: .single).makeBackend(location))
-        _ = try XCTUnwrap(store.backend as? any ServerBackend).initializeSchema()
-        try store.setPassword(Array("pw".utf8), for: try UserID(parsing: "alice@example.org", defaultRealm: ""))
-        let daemon = try SMTPDaemon.start(
-            smtpd,
-            url: location.description,
-            in: directory.appendingPathComponent("d"),
-            test: self
-        )
+        let daemon = try daemonWithAlice(try database.location)
         XCTAssertEqual(LoopbackLineClient.authPlain(port: daemon.smtpPort, user: "alice", password: "pw"), 235)
 
         // The table locked for 2 s: every lookup waits for the lock, well past the 250 ms that make a probe.

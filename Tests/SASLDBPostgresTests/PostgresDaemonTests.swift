@@ -92,15 +92,7 @@ final class PostgresDaemonTests: XCTestCase {
         location.database = "postgres"
         // The default timeout: a 454 that waited for it would take 5 s.
         location.queryTimeoutMilliseconds = 5000
-        let store = CredentialStore(backend: PostgresBackendProvider(mode: .single).makeBackend(location))
-        _ = try XCTUnwrap(store.backend as? any ServerBackend).initializeSchema()
-        try store.setPassword(Array("pw".utf8), for: try UserID(parsing: "alice@example.org", defaultRealm: ""))
-        let daemon = try SMTPDaemon.start(
-            smtpd,
-            url: location.description,
-            in: directory.appendingPathComponent("d"),
-            test: self
-        )
+        let daemon = try daemonWithAlice(location)
 
         let record = LoadRecord()
         let port = daemon.smtpPort
@@ -156,6 +148,21 @@ final class PostgresDaemonTests: XCTestCase {
             "database restart: \(all.count) AUTHs, \(whileDown.count) answered 454 while down (median "
                 + String(format: "%.3f", medianWait) + " s each), success again "
                 + String(format: "%.2f", recovery - restarted) + " s after the server was back"
+        )
+    }
+}
+
+extension PostgresDaemonTests {
+    /// A daemon in the folder `d` on `location`, whose tables are made and hold alice@example.org with password `pw`.
+    func daemonWithAlice(_ location: PostgresLocation) throws -> DaemonProcess {
+        let store = CredentialStore(backend: PostgresBackendProvider(mode: .single).makeBackend(location))
+        _ = try XCTUnwrap(store.backend as? any ServerBackend).initializeSchema()
+        try store.setPassword(Array("pw".utf8), for: try UserID(parsing: "alice@example.org", defaultRealm: ""))
+        return try SMTPDaemon.start(
+            smtpd,
+            url: location.description,
+            in: directory.appendingPathComponent("d"),
+            test: self
         )
     }
 }

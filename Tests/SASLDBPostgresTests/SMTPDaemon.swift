@@ -22,25 +22,30 @@ enum SMTPDaemon {
         FileManager.default.createFile(atPath: site, contents: nil)
         return try DaemonProcess.start(
             binary,
-            configuration: """
-                hostname = mail.example.org
-                submission_listen =
-                plain_listen = 127.0.0.1:0
-                require_tls = no
-                mechanisms = PLAIN
-                mechanisms_without_tls = PLAIN
-                sink = maildir:\(directory.path)/Maildir
-                user = nobody
-                sasldb_path = \(url)
-                default_realm = example.org
-                passwd_socket =
-                \(extra)
-
-                """,
+            configuration: configuration(url: url, in: directory, extra: extra),
             in: directory.path,
             environment: ["SASLDB_CONFIG": site],
             test: test
         )
+    }
+
+    /// The daemon's configuration on `url`, its Maildir in `directory`.
+    static func configuration(url: String, in directory: URL, extra: String = "") -> String {
+        """
+        hostname = mail.example.org
+        submission_listen =
+        plain_listen = 127.0.0.1:0
+        require_tls = no
+        mechanisms = PLAIN
+        mechanisms_without_tls = PLAIN
+        sink = maildir:\(directory.path)/Maildir
+        user = nobody
+        sasldb_path = \(url)
+        default_realm = example.org
+        passwd_socket =
+        \(extra)
+
+        """
     }
 }
 
