@@ -104,11 +104,12 @@ public final class PostgresBackend: ServerBackend {
         return result
     }
 
-    /// Connects (once) and checks that the tables are at this program's version.
+    /// Connects (once) and checks that the tables are at this program's version, within two query timeouts (the
+    /// connection, the check).
     ///
     /// - Throws: ``SASLDBError``, as any call would.
     func checkSchema() throws {
-        try run(checkingSchema: false) { connection in
+        try run(checkingSchema: false, statements: 2) { connection in
             try await PostgresSchemaMigrator.check(connection, store: self.location.displayName)
         }
         schemaChecked.store(true, ordering: .relaxed)

@@ -36,7 +36,11 @@ final class PooledConnections: PostgresConnectionSource {
     /// with.
     init(_ configuration: PostgresClient.Configuration, probe: PostgresConnection.Configuration) {
         self.configuration = configuration
-        reachability = PostgresReachability(probing: probe)
+        let reachability = PostgresReachability(probing: probe)
+        self.reachability = reachability
+        stall = BlockingBridge.Stall(afterMilliseconds: PostgresReachability.stallMilliseconds) {
+            await reachability.check()
+        }
         running = Mutex(Self.start(configuration, recoveries: 0))
     }
 
@@ -44,11 +48,7 @@ final class PooledConnections: PostgresConnectionSource {
 
     var unreachable: String? { reachability.unreachable }
 
-    var stall: BlockingBridge.Stall? {
-        BlockingBridge.Stall(afterMilliseconds: PostgresReachability.stallMilliseconds) { [reachability] in
-            await reachability.check()
-        }
-    }
+    let stall: BlockingBridge.Stall?
 
     func withConnection<Value: Sendable>(
         _ body: @Sendable (PostgresConnection) async throws -> Value
