@@ -63,6 +63,8 @@ struct PostgresWritePlan: Sendable {
         // Users who delete the same properties share statements; an import's users all delete the same ones.
         var deleteGroups: [[String]: [PostgresRowKey]] = [:]
         var groupOrder: [[String]] = []
+        // The users of the last group met, added to it without hashing its names for each.
+        var lastGroup: (properties: [String], users: [PostgresRowKey])?
         for entry in pending.users {
             guard let row = PostgresRowKey(user: entry.user) else {
                 // A user who is not UTF-8 has no rows: deleting is nothing, writing is refused.
@@ -80,11 +82,14 @@ struct PostgresWritePlan: Sendable {
                 }
             }
             guard !deleted.isEmpty else { continue }
-            if deleteGroups[deleted]?.append(row) == nil {
-                deleteGroups[deleted] = [row]
-                groupOrder.append(deleted)
+            if lastGroup?.properties == deleted {
+                lastGroup?.users.append(row)
+                continue
             }
+            if let last = lastGroup { Self.close(last, into: &deleteGroups, order: &groupOrder) }
+            lastGroup = (deleted, [row])
         }
+        if let last = lastGroup { Self.close(last, into: &deleteGroups, order: &groupOrder) }
         for properties in groupOrder {
             let users = deleteGroups[properties] ?? []
             for start in stride(from: 0, to: users.count, by: Self.chunk) {
@@ -95,6 +100,18 @@ struct PostgresWritePlan: Sendable {
         }
         for rows in puts.chunks(of: Self.chunk) { steps.append(.upsert(rows)) }
         pending.removeAll()
+    }
+}
+
+extension PostgresWritePlan {
+    /// Adds the users of a run of one delete group to the group, noting groups in the order they first appear.
+    fileprivate static func close(
+        _ run: (properties: [String], users: [PostgresRowKey]),
+        into groups: inout [[String]: [PostgresRowKey]],
+        order: inout [[String]]
+    ) {
+        if groups[run.properties] == nil { order.append(run.properties) }
+        groups[run.properties, default: []] += run.users
     }
 }
 
