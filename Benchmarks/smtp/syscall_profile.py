@@ -20,7 +20,6 @@ Run as root (the daemon is started as nobody; strace attaches to it):
         --load .build-release/release/smtp-load --client nio --cert p256 --sessions 300
 """
 
-import argparse
 import json
 import os
 import re
@@ -28,11 +27,10 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from callgrind_profile import die, free_port, prepare, run_client, say, wait_for_port  # noqa: E402
+from callgrind_profile import die, run_client, say, session_arguments, wait_for_port, workspace  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 # A traced call: "PID name(args" then ") = result" on the same line, or split into "<unfinished ...>" and
@@ -167,30 +165,14 @@ def print_syscalls(table, sessions):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--smtpd", required=True, help="sasl-smtpd binary (release for CPU figures)")
-    ap.add_argument("--load", required=True, help="smtp-load binary (client nio)")
-    ap.add_argument("--client", default="nio", choices=["nio", "python"])
-    ap.add_argument("--cert", default="p256", choices=["p256", "rsa2048"])
-    ap.add_argument("--sessions", type=int, default=300, help="measured sessions per part (default 300)")
-    ap.add_argument("--warmup", type=int, default=30, help="sessions before measuring (default 30)")
-    ap.add_argument("--concurrency", type=int, default=1)
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="extra configuration setting")
+    ap = session_arguments(__doc__, "strace.out")
     ap.add_argument("--no-trace", action="store_true", help="CPU split only, no strace part")
-    ap.add_argument("--json", help="write the figures to this file")
-    ap.add_argument("--keep", action="store_true", help="keep the temporary directory (strace.out, log)")
     args = ap.parse_args()
-    if os.geteuid() != 0:
-        die("run as root (the daemon is started as nobody)")
     if not shutil.which("strace") and not args.no_trace:
         die("strace is not installed")
-    extra = [tuple(s.split("=", 1)) for s in args.set]
-    workdir = tempfile.mkdtemp(prefix="smtp-syscalls.", dir="/var/tmp")
-    os.chmod(workdir, 0o755)
+    workdir, port, binary, config = workspace(args, "smtp-syscalls.")
     process = None
     try:
-        port = free_port()
-        binary, config = prepare(workdir, args.smtpd, args.cert, port, extra)
         log = open(os.path.join(workdir, "sasl-smtpd.log"), "wb")
         process = subprocess.Popen(
             ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", binary, "--config", config],
