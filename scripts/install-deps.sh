@@ -13,6 +13,7 @@ packages=(
   libnss-wrapper libspf2-2              # Exim's binary, taken with apt-get download (it conflicts with postfix), run
                                         # under nss_wrapper for its compiled-in user Debian-exim; libspf2 it links
   python3 hyperfine                     # interop harness, benchmarks
+  strace valgrind                       # Benchmarks/smtp/syscall_profile.py and callgrind_profile.py
   mandoc                                # the man pages' linter (scripts/lint-docs.sh)
   libpam0g-dev                          # PAM as a password source (target CPAM)
   libpam-wrapper                        # libpam_wrapper.so and pam_matrix.so: PAM tests without real system users

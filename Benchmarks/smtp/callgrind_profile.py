@@ -228,29 +228,40 @@ def inclusive(out_file):
     return found
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def session_arguments(description, kept):
+    """The options of a profile of the daemon: binaries, client, certificate, sessions, settings, output."""
+    ap = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--smtpd", required=True, help="release sasl-smtpd binary")
     ap.add_argument("--load", required=True, help="smtp-load binary (client nio)")
     ap.add_argument("--client", default="nio", choices=["nio", "python"])
     ap.add_argument("--cert", default="p256", choices=sorted(CERTIFICATES))
     ap.add_argument("--sessions", type=int, default=300, help="measured sessions (default 300)")
-    ap.add_argument("--warmup", type=int, default=30, help="sessions before the counts are zeroed (default 30)")
+    ap.add_argument("--warmup", type=int, default=30, help="sessions before measuring (default 30)")
     ap.add_argument("--concurrency", type=int, default=1)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="extra configuration setting")
-    ap.add_argument("--top", type=int, default=25, help="functions listed (default 25)")
-    ap.add_argument("--json", help="write the per-component figures to this file")
-    ap.add_argument("--keep", action="store_true", help="keep the temporary directory (callgrind.out, log)")
-    args = ap.parse_args()
+    ap.add_argument("--json", help="write the figures to this file")
+    ap.add_argument("--keep", action="store_true", help=f"keep the temporary directory ({kept}, log)")
+    return ap
+
+
+def workspace(args, prefix):
+    """As root: a temporary directory under /var/tmp prepared for the daemon; returns (workdir, port, binary, config)."""
     if os.geteuid() != 0:
         die("run as root (the daemon is started as nobody)")
-    extra = [tuple(s.split("=", 1)) for s in args.set]
-    workdir = tempfile.mkdtemp(prefix="smtp-callgrind.", dir="/var/tmp")
+    workdir = tempfile.mkdtemp(prefix=prefix, dir="/var/tmp")
     os.chmod(workdir, 0o755)
+    port = free_port()
+    binary, config = prepare(workdir, args.smtpd, args.cert, port, [tuple(s.split("=", 1)) for s in args.set])
+    return workdir, port, binary, config
+
+
+def main():
+    ap = session_arguments(__doc__, "callgrind.out")
+    ap.add_argument("--top", type=int, default=25, help="functions listed (default 25)")
+    args = ap.parse_args()
+    workdir, port, binary, config = workspace(args, "smtp-callgrind.")
     process = None
     try:
-        port = free_port()
-        binary, config = prepare(workdir, args.smtpd, args.cert, port, extra)
         out_file = os.path.join(workdir, "callgrind.out")
         log = open(os.path.join(workdir, "sasl-smtpd.log"), "wb")
         # vgdb finds the process by names made of the prefix, its pid and the user: both sides run as nobody with

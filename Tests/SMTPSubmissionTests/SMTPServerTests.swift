@@ -287,6 +287,41 @@ final class SMTPServerTests: XCTestCase {
 
     func testMessageIsAcknowledgedOnlyAfterTheSinkReturns() async throws {
         let sink = GatedSink()
+        let client = try await connectInData(to: sink)
+        try await client.send("Subject: x\r\n\r\nbody\r\n.\r\nNOOP\r\n")
+        try await sink.waitUntilCalled()
+        do {
+            let early = try await client.read(until: "250", timeout: .milliseconds(300))
+            XCTFail("answered before the sink returned: \(early)")
+        } catch {}
+        sink.release()
+        let replies = try await client.read(until: "250 2.0.0 Ok\r\n")
+        XCTAssertTrue(replies.hasPrefix("250 2.0.0 Ok: queued as "), replies)
+        await client.close()
+    }
+
+    func testCommandsPipelinedWhileTheSinkWorksAreAnsweredInOrderAfterIt() async throws {
+        // The socket is read on during a delivery until input is buffered: commands sent in several writes meanwhile
+        // are each answered once, in order, after the message's reply.
+        let sink = GatedSink()
+        let client = try await connectInData(to: sink)
+        try await client.send("Subject: x\r\n\r\nbody\r\n.\r\n")
+        try await sink.waitUntilCalled()
+        try await client.send("NOOP\r\n")
+        try await Task.sleep(for: .milliseconds(100))
+        try await client.send("RSET\r\n")
+        try await Task.sleep(for: .milliseconds(100))
+        try await client.send("QUIT\r\n")
+        try await Task.sleep(for: .milliseconds(100))
+        sink.release()
+        let replies = try await client.read()
+        let codes = replies.split(separator: "\r\n").map { $0.prefix(3) }
+        XCTAssertEqual(codes, ["250", "250", "250", "221"], replies)
+        XCTAssertTrue(replies.hasPrefix("250 2.0.0 Ok: queued as "), replies)
+    }
+
+    /// A client of a server whose sink is `sink`, logged in (AUTH PLAIN in the clear) and answered `354` to DATA.
+    private func connectInData(to sink: GatedSink) async throws -> RawClient {
         let gated = try SMTPServer(
             configuration: SMTPServerConfiguration(listeners: [.init(host: "127.0.0.1", port: 0, kind: .plain)]),
             sessionConfiguration: try .serverTest(requiresTLS: false, allowedWithoutTLS: ["PLAIN"]),
@@ -306,16 +341,7 @@ final class SMTPServerTests: XCTestCase {
                 + "MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.net>\r\nDATA\r\n"
         )
         _ = try await client.read(until: "354 ")
-        try await client.send("Subject: x\r\n\r\nbody\r\n.\r\nNOOP\r\n")
-        try await sink.waitUntilCalled()
-        do {
-            let early = try await client.read(until: "250", timeout: .milliseconds(300))
-            XCTFail("answered before the sink returned: \(early)")
-        } catch {}
-        sink.release()
-        let replies = try await client.read(until: "250 2.0.0 Ok\r\n")
-        XCTAssertTrue(replies.hasPrefix("250 2.0.0 Ok: queued as "), replies)
-        await client.close()
+        return client
     }
 
     func testReloadTLSKeepsServingAndNewConnectionsUseTheNewCertificate() async throws {

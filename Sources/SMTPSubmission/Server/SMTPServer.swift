@@ -7,6 +7,10 @@ import ServerKit
 import ServiceLifecycle
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// An embeddable SMTP submission server (RFC 6409): listeners, TLS, limits, SASL AUTH against a credential store, and
 /// accepted messages handed to a ``MessageSink``.
 ///
@@ -126,8 +130,7 @@ public final class SMTPServer: Service, Sendable {
         let channels: [any Channel]
         let addresses: [SocketAddress]
         do {
-            channels = try await bindListeners()
-            addresses = channels.compactMap(\.localAddress)
+            (channels, addresses) = try await bindListeners()
             try await startAccepting(channels, addresses: addresses)
         } catch {
             lifecycle.finish(error: error)
@@ -188,29 +191,80 @@ public final class SMTPServer: Service, Sendable {
 
     // MARK: - Listening
 
-    /// Binds every listener without accepting: a listening socket only accepts once its `autoRead` is turned on.
-    private func bindListeners() async throws -> [any Channel] {
-        try await ListenerLifecycle.bindAllOrNone { channels in
+    /// Binds every listener without accepting (a listening socket only accepts once its `autoRead` is turned on);
+    /// returns every listening channel, and the bound address of each listener in configuration order.
+    private func bindListeners() async throws -> (channels: [any Channel], addresses: [SocketAddress]) {
+        var addresses: [SocketAddress] = []
+        let channels = try await ListenerLifecycle.bindAllOrNone { channels in
             for listener in configuration.listeners {
-                let bootstrap = ServerBootstrap(group: group)
-                    .serverChannelOption(.autoRead, value: false)
-                    .serverChannelOption(.backlog, value: configuration.backlog)
-                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                    .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
-                    .childChannelOption(.socketOption(.so_keepalive), value: 1)
-                    .childChannelOption(.allowRemoteHalfClosure, value: false)
-                    .childChannelInitializer { channel in
-                        channel.eventLoop.makeCompletedFuture {
-                            try self.initializeConnection(channel, listener: listener)
-                        }
-                    }
+                let first = channels.count
                 do {
-                    channels.append(try await bootstrap.bind(host: listener.host, port: listener.port).get())
+                    try await bind(listener, into: &channels)
                 } catch {
                     throw SMTPServerError.bindFailed("\(listener.host):\(listener.port): \(error)")
                 }
+                if channels.count > first, let address = channels[first].localAddress { addresses.append(address) }
             }
         }
+        return (channels, addresses)
+    }
+
+    /// Binds the listening sockets of `listener`, appending each to `channels`.
+    ///
+    /// On Linux, one socket per event loop, all on one port with SO_REUSEPORT, each accepting connections onto its own
+    /// loop: the kernel spreads connections over them, and no connection is handed from the loop that accepted it to
+    /// another thread (three eventfd wake-ups for each such connection, and the context switches they cost). The port
+    /// is claimed first by a socket without SO_REUSEPORT (``ExclusivePort``), so a port another server listens on
+    /// still fails the start rather than being shared. Elsewhere SO_REUSEPORT does not spread connections: one socket
+    /// accepts for every loop.
+    private func bind(_ listener: SMTPServerConfiguration.Listener, into channels: inout [any Channel]) async throws {
+        #if os(Linux)
+        let port = try ExclusivePort.claim(
+            try SocketAddress.makeAddressResolvingHost(listener.host, port: listener.port)
+        )
+        for loop in group.makeIterator() {
+            let bootstrap = makeBootstrap(listener, group: loop)
+                .serverChannelOption(Self.reusePort, value: 1)
+            channels.append(try await bootstrap.bind(host: listener.host, port: port).get())
+        }
+        #else
+        channels.append(
+            try await makeBootstrap(listener, group: group).bind(host: listener.host, port: listener.port).get()
+        )
+        #endif
+    }
+
+    #if os(Linux)
+    /// SO_REUSEPORT, which NIO names no option for.
+    private static let reusePort = ChannelOptions.Types.SocketOption(
+        level: .socket,
+        name: NIOBSDSocket.Option(rawValue: SO_REUSEPORT)
+    )
+    #endif
+
+    /// A bootstrap of `listener` accepting on `group` and serving each connection on the loop that accepted it.
+    ///
+    /// Accepted sockets inherit TCP_NODELAY (which NIO sets on the listening socket) and SO_KEEPALIVE from the
+    /// listening socket, so both are set once there rather than with two `setsockopt` calls per connection. The
+    /// listening socket accepts one connection per readiness event: reading on until `accept` fails with EAGAIN cost
+    /// a failed system call for nearly every connection, and a listener that still has connections waiting is
+    /// reported ready again by the next `epoll_wait`.
+    private func makeBootstrap(
+        _ listener: SMTPServerConfiguration.Listener,
+        group: any EventLoopGroup
+    ) -> ServerBootstrap {
+        ServerBootstrap(group: group)
+            .serverChannelOption(.autoRead, value: false)
+            .serverChannelOption(.backlog, value: configuration.backlog)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.socketOption(.so_keepalive), value: 1)
+            .serverChannelOption(.maxMessagesPerRead, value: 1)
+            .childChannelOption(.allowRemoteHalfClosure, value: false)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try self.initializeConnection(channel, listener: listener)
+                }
+            }
     }
 
     /// Runs the `beforeAccepting` hook, then lets every listener accept; closes them all when either fails.

@@ -12,8 +12,9 @@ import ServerKit
 /// The handler stays on its channel's event loop and is deliberately not `Sendable`. What it adds to the pure session:
 /// - **PIPELINING:** replies are gathered and flushed once the read that produced them is complete.
 /// - **Back-pressure:** while a SASL step, a delivery or a pause is in progress, no line is given to the session, the
-///   actions that follow wait, and the handler stops asking the socket for more bytes (it holds the `read` event), so
-///   a client that keeps sending cannot grow memory. The same holds while the socket cannot take our replies.
+///   actions that follow wait, and the handler stops asking the socket for more bytes (it holds the `read` event; during
+///   a step or a delivery, once input is buffered), so a client that keeps sending cannot grow memory. The same holds
+///   while the socket cannot take our replies.
 /// - **STARTTLS:** flushes the `220`, drops every byte the client sent behind `STARTTLS` (CVE-2011-0411), puts a
 ///   `NIOSSLServerHandler` in front of the pipeline and tells the session once the handshake is done.
 /// - **Deadlines:** each line must arrive complete within the command timeout however it is trickled (slowloris), and
@@ -209,15 +210,22 @@ package final class SMTPSessionHandler: ChannelDuplexHandler {
         }
     }
 
-    /// Whether the socket may be read now: not while busy, paused, closing or unable to send our replies. During
-    /// a handshake the TLS handler in front needs the bytes.
+    /// Whether the socket may be read now: not while paused, closing or unable to send our replies. During a
+    /// handshake the TLS handler in front needs the bytes.
+    ///
+    /// While a SASL step or a delivery runs, reading goes on as long as no input is buffered: a client that waits for
+    /// the reply sends nothing meanwhile, and holding the read would take the socket out of the event loop's interest
+    /// set and put it back (two `epoll_ctl` calls for every AUTH). What a client pipelines meanwhile stays bounded
+    /// by one read, as when the read is held at once.
     private func mayRead(context: ChannelHandlerContext) -> Bool {
         switch wait {
         case .notStarted, .tlsHandshake:
             return true
         case .none:
             return context.channel.isWritable
-        case .startDelay, .saslStep, .delivery, .pause, .closing:
+        case .saslStep, .delivery:
+            return context.channel.isWritable && input.readableBytes == 0
+        case .startDelay, .pause, .closing:
             return false
         }
     }
