@@ -16,7 +16,7 @@ final class FileReadCacheTests: ScratchDirectoryTestCase {
         FileBackend(
             path: path,
             options: FileBackendOptions(),
-            cacheClock: { FileReadCache.wallClock() + 10_000_000_000 }
+            cache: FileReadCache { FileReadCache.wallClock() + 10_000_000_000 }
         )
     }
 

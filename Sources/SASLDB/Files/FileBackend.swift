@@ -48,12 +48,12 @@ public final class FileBackend: CredentialBackend {
         cache = FileReadCache()
     }
 
-    /// A backend whose lookup cache reads `clock` (wall-clock nanoseconds) to decide whether the file has settled.
-    init(path: String, options: FileBackendOptions, cacheClock: @escaping @Sendable () -> Int64) {
+    /// A backend keeping its lookups in `cache` (tests give one with their own clock).
+    init(path: String, options: FileBackendOptions, cache: FileReadCache) {
         self.path = path
         self.options = options
         beforeApplyingToCopy = nil
-        cache = FileReadCache(clock: cacheClock)
+        self.cache = cache
     }
 
     /// A backend whose writes call `beforeApplyingToCopy` between making the copy and applying the batch to it.

@@ -23,7 +23,7 @@ import Glibc
 final class FileReadCache: Sendable {
     /// How much older than the reading clock a file's times must be for its values to be kept: beyond the coarsest
     /// timestamp granularity of the filesystems a store may sit on (FAT's two seconds).
-    static let settledNanoseconds = 3_000_000_000
+    static let settledNanoseconds: Int64 = 3_000_000_000
 
     /// The most lookups kept.
     static let capacity = 4096
