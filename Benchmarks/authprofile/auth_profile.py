@@ -45,9 +45,11 @@ def say(text=""):
     print(text, flush=True)
 
 
-def wait_for_socket(path, seconds):
+def wait_for_socket(path, seconds, process):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            cg.die(f"the daemon exited with {process.returncode} before listening on {path}")
         if os.path.exists(path):
             try:
                 with socket.socket(socket.AF_UNIX) as s:
@@ -72,7 +74,7 @@ def prepare(workdir, smtpd, tool):
     for path in (workdir, sasldb, maildir):
         os.chown(path, nobody.pw_uid, nobody.pw_gid)
     os.chmod(sasldb, 0o600)
-    binary = smtpd
+    binary = os.path.abspath(smtpd)
     if tool == "callgrind":
         binary = os.path.join(workdir, "sasl-smtpd")
         subprocess.run(["objcopy", "--strip-debug", smtpd, binary], check=True)
@@ -92,7 +94,7 @@ def prepare(workdir, smtpd, tool):
         for k, v in settings:
             f.write(f"{k} = {v}\n")
     os.chown(config, nobody.pw_uid, nobody.pw_gid)
-    return binary, config, {"dovecot": dovecot, "saslauthd": saslauthd}
+    return binary, config, {"dovecot": dovecot, "saslauthd": saslauthd, "sasldb": sasldb}
 
 
 class DovecotClient:
@@ -159,6 +161,11 @@ class Driver:
             self.client.close()
 
 
+def wait_until_settled(sasldb):
+    """The daemon keeps nothing it read from a file changed within the last 3 s (FileReadCache): start after that."""
+    time.sleep(max(0.0, 4.0 - (time.time() - os.stat(sasldb).st_ctime)))
+
+
 def threads(pid):
     return sorted(int(t) for t in os.listdir(f"/proc/{pid}/task"))
 
@@ -169,8 +176,9 @@ def strace_profile(args, workdir, binary, config, sockets):
         ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", binary, "--config", config],
         stdout=log, stderr=log, stdin=subprocess.DEVNULL, cwd=workdir, start_new_session=True)
     try:
-        for path in sockets.values():
-            wait_for_socket(path, 60)
+        for path in (sockets["dovecot"], sockets["saslauthd"]):
+            wait_for_socket(path, 60, process)
+        wait_until_settled(sockets["sasldb"])
         driver = Driver(args.protocol, sockets)
         driver.run(args.warmup)
         out = os.path.join(workdir, "strace.out")
@@ -211,8 +219,9 @@ def callgrind_profile(args, workdir, binary, config, sockets):
                      binary, "--config", config],
         stdout=log, stderr=log, stdin=subprocess.DEVNULL, cwd=workdir, start_new_session=True)
     try:
-        for path in sockets.values():
-            wait_for_socket(path, 300)
+        for path in (sockets["dovecot"], sockets["saslauthd"]):
+            wait_for_socket(path, 300, process)
+        wait_until_settled(sockets["sasldb"])
         driver = Driver(args.protocol, sockets)
         driver.run(args.warmup)
         vgdb = as_nobody + ["vgdb", f"--vgdb-prefix={prefix}", f"--pid={process.pid}"]
