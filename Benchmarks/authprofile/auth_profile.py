@@ -37,8 +37,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "smtp"))
 import callgrind_profile as cg  # noqa: E402
 
-USER, REALM, PASSWORD = "bench", "bench.local", "bench-secret-1"
-LOGIN = f"{USER}@{REALM}"
+USER, REALM, PASSWORD, LOGIN = cg.USER, cg.REALM, cg.PASSWORD, cg.LOGIN
 
 
 def say(text=""):
@@ -64,13 +63,7 @@ def wait_for_socket(path, seconds, process):
 def prepare(workdir, smtpd, tool):
     """Writes sasldb2, the configuration and (for callgrind) the stripped binary; returns (binary, config, sockets)."""
     nobody = pwd.getpwnam("nobody")
-    sasldb = os.path.join(workdir, "sasldb2")
-    empty = os.path.join(workdir, "empty-sasl-conf")
-    os.mkdir(empty)
-    subprocess.run(["saslpasswd2", "-f", sasldb, "-c", "-p", "-u", REALM, USER], input=PASSWORD.encode(),
-                   check=True, env=dict(os.environ, SASL_CONF_PATH=empty))
-    maildir = os.path.join(workdir, "Maildir")
-    os.mkdir(maildir, 0o700)
+    sasldb, maildir = cg.make_store(workdir)
     for path in (workdir, sasldb, maildir):
         os.chown(path, nobody.pw_uid, nobody.pw_gid)
     os.chmod(sasldb, 0o600)
@@ -170,17 +163,30 @@ def threads(pid):
     return sorted(int(t) for t in os.listdir(f"/proc/{pid}/task"))
 
 
-def strace_profile(args, workdir, binary, config, sockets):
+def start(argv, workdir, sockets, seconds, args):
+    """Starts the daemon with `argv`, waits for its sockets and a settled store, sends the warm-up requests; returns
+    the process and the driver."""
     log = open(os.path.join(workdir, "sasl-smtpd.log"), "wb")
-    process = subprocess.Popen(
-        ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", binary, "--config", config],
-        stdout=log, stderr=log, stdin=subprocess.DEVNULL, cwd=workdir, start_new_session=True)
+    process = subprocess.Popen(argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL, cwd=workdir,
+                               start_new_session=True)
+    log.close()
     try:
         for path in (sockets["dovecot"], sockets["saslauthd"]):
-            wait_for_socket(path, 60, process)
+            wait_for_socket(path, seconds, process)
         wait_until_settled(sockets["sasldb"])
         driver = Driver(args.protocol, sockets)
         driver.run(args.warmup)
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    return process, driver
+
+
+def strace_profile(args, workdir, binary, config, sockets):
+    argv = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", binary, "--config", config]
+    process, driver = start(argv, workdir, sockets, 60, args)
+    try:
         out = os.path.join(workdir, "strace.out")
         attach = [a for t in threads(process.pid) for a in ("-p", str(t))]
         tracer = subprocess.Popen(["strace", "-c", "-f", "-o", out] + attach, stderr=subprocess.DEVNULL)
@@ -211,19 +217,12 @@ def strace_profile(args, workdir, binary, config, sockets):
 
 def callgrind_profile(args, workdir, binary, config, sockets):
     out_file = os.path.join(workdir, "callgrind.out")
-    log = open(os.path.join(workdir, "sasl-smtpd.log"), "wb")
     as_nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "env", "USER=nobody"]
     prefix = os.path.join(workdir, "vgdb")
-    process = subprocess.Popen(
-        as_nobody + ["valgrind", "--tool=callgrind", f"--vgdb-prefix={prefix}", f"--callgrind-out-file={out_file}",
-                     binary, "--config", config],
-        stdout=log, stderr=log, stdin=subprocess.DEVNULL, cwd=workdir, start_new_session=True)
+    argv = as_nobody + ["valgrind", "--tool=callgrind", f"--vgdb-prefix={prefix}", f"--callgrind-out-file={out_file}",
+                        binary, "--config", config]
+    process, driver = start(argv, workdir, sockets, 300, args)
     try:
-        for path in (sockets["dovecot"], sockets["saslauthd"]):
-            wait_for_socket(path, 300, process)
-        wait_until_settled(sockets["sasldb"])
-        driver = Driver(args.protocol, sockets)
-        driver.run(args.warmup)
         vgdb = as_nobody + ["vgdb", f"--vgdb-prefix={prefix}", f"--pid={process.pid}"]
         subprocess.run(vgdb + ["zero"], check=True, capture_output=True, timeout=120)
         driver.run(args.requests)

@@ -22,12 +22,12 @@ final class FileReadCacheTests: ScratchDirectoryTestCase {
 
     /// Sets alice's password with Cyrus's `saslpasswd2` (a Berkeley DB file, written in place).
     private func saslpasswd2(_ file: String, _ password: String) throws {
-        // An empty configuration directory keeps the host's saslpasswd.conf from adding other secrets.
-        let result = try runTool(
-            "saslpasswd2",
-            ["-f", file, "-p", "-c", "-u", "Example.COM", "alice"],
-            input: Data("\(password)\n".utf8),
-            environment: ["SASL_CONF_PATH": directory]
+        let result = try SASLDBTests.saslpasswd2(
+            file,
+            authid: "alice",
+            realm: "Example.COM",
+            password: password,
+            configDirectory: directory
         )
         XCTAssertEqual(result.status, 0, result.stderr)
     }
