@@ -109,6 +109,19 @@ def wait_for_port(port, seconds):
     die(f"the daemon did not listen on {port} within {seconds} s")
 
 
+def make_store(workdir):
+    """A sasldb2 with the benchmark user written by saslpasswd2 (as Cyrus's defaults: plaintext), and a Maildir;
+    returns their paths."""
+    sasldb = os.path.join(workdir, "sasldb2")
+    empty = os.path.join(workdir, "empty-sasl-conf")
+    os.mkdir(empty)
+    subprocess.run(["saslpasswd2", "-f", sasldb, "-c", "-p", "-u", REALM, USER], input=PASSWORD.encode(),
+                   check=True, env=dict(os.environ, SASL_CONF_PATH=empty))
+    maildir = os.path.join(workdir, "Maildir")
+    os.mkdir(maildir, 0o700)
+    return sasldb, maildir
+
+
 def prepare(workdir, smtpd, cert_name, port, extra):
     """Writes the certificate, sasldb2, Maildir, configuration and stripped binary; returns (binary, config)."""
     nobody = pwd.getpwnam("nobody")
@@ -117,13 +130,7 @@ def prepare(workdir, smtpd, cert_name, port, extra):
         ["openssl", "req", "-x509", *CERTIFICATES[cert_name], "-nodes", "-sha256", "-days", "2", "-subj",
          "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", key, "-out", cert],
         check=True, capture_output=True)
-    sasldb = os.path.join(workdir, "sasldb2")
-    empty = os.path.join(workdir, "empty-sasl-conf")
-    os.mkdir(empty)
-    subprocess.run(["saslpasswd2", "-f", sasldb, "-c", "-p", "-u", REALM, USER], input=PASSWORD.encode(),
-                   check=True, env=dict(os.environ, SASL_CONF_PATH=empty))
-    maildir = os.path.join(workdir, "Maildir")
-    os.mkdir(maildir, 0o700)
+    sasldb, maildir = make_store(workdir)
     for path in (workdir, cert, key, sasldb, maildir):
         os.chown(path, nobody.pw_uid, nobody.pw_gid)
     os.chmod(key, 0o600)

@@ -248,6 +248,24 @@ func toolPath(_ name: String) throws -> String {
     )
 }
 
+/// Sets the password of `authid` in `realm` with Cyrus's `saslpasswd2`, creating `file` (Berkeley DB) if needed.
+/// `configDirectory` must be empty: pointing SASL_CONF_PATH at it keeps the host's saslpasswd.conf from adding other
+/// secrets.
+func saslpasswd2(
+    _ file: String,
+    authid: String,
+    realm: String,
+    password: String,
+    configDirectory: String
+) throws -> ToolResult {
+    try runTool(
+        "saslpasswd2",
+        ["-f", file, "-p", "-c", "-u", realm, authid],
+        input: Data("\(password)\n".utf8),
+        environment: ["SASL_CONF_PATH": configDirectory]
+    )
+}
+
 /// Runs the installed tool `name`, feeding it `input` and adding `environment` to this process's environment.
 func runTool(
     _ name: String,

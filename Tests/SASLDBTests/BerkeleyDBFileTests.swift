@@ -57,12 +57,12 @@ final class BerkeleyDBFileTests: ScratchDirectoryTestCase {
 
     func testReadsFileWrittenBySaslpasswd2() throws {
         let file = path("cyrus.db")
-        // An empty configuration directory keeps the host's saslpasswd.conf from adding other secrets.
-        let result = try runTool(
-            "saslpasswd2",
-            ["-f", file, "-p", "-c", "-u", "Example.COM", "alice"],
-            input: Data("secret\n".utf8),
-            environment: ["SASL_CONF_PATH": directory]
+        let result = try saslpasswd2(
+            file,
+            authid: "alice",
+            realm: "Example.COM",
+            password: "secret",
+            configDirectory: directory
         )
         XCTAssertEqual(result.status, 0, result.stderr)
 
@@ -76,11 +76,12 @@ final class BerkeleyDBFileTests: ScratchDirectoryTestCase {
 
     func testFileWeUpdateStaysReadableByCyrus() throws {
         let file = path("update.db")
-        let created = try runTool(
-            "saslpasswd2",
-            ["-f", file, "-p", "-c", "-u", "Example.COM", "alice"],
-            input: Data("secret\n".utf8),
-            environment: ["SASL_CONF_PATH": directory]
+        let created = try saslpasswd2(
+            file,
+            authid: "alice",
+            realm: "Example.COM",
+            password: "secret",
+            configDirectory: directory
         )
         XCTAssertEqual(created.status, 0, created.stderr)
 

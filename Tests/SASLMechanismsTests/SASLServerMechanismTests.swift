@@ -5,7 +5,8 @@ import XCTest
 @testable import SASLMechanisms
 
 /// `stepIsImmediate(for:)`: a step a mechanism calls immediate never reads the store, and each mechanism claims only
-/// the steps before its first lookup.
+/// the steps before its first lookup, or the steps whose secrets the lookup holds in memory and whose check costs no
+/// key derivation.
 final class SASLServerMechanismTests: XCTestCase {
     /// A store that counts its lookups and knows nobody.
     private final class CountingLookup: CredentialLookup {
@@ -17,6 +18,23 @@ final class SASLServerMechanismTests: XCTestCase {
         }
 
         var secretPolicy: SecretPolicy { .cyrusDefault }
+    }
+
+    /// A store that counts its lookups and holds every user's secrets in memory too.
+    private final class InMemoryLookup: CredentialLookup {
+        let lookups = Atomic<Int>(0)
+        let store: CredentialStore
+
+        init(_ fixture: MechanismFixture) { store = fixture.store }
+
+        func secrets(for user: UserID) throws -> UserSecrets {
+            lookups.add(1, ordering: .relaxed)
+            return try store.secrets(for: user)
+        }
+
+        func secretsInMemory(for user: UserID) -> UserSecrets? { try? store.secrets(for: user) }
+
+        var secretPolicy: SecretPolicy { store.policy }
     }
 
     private let lookup = CountingLookup()
@@ -79,5 +97,49 @@ final class SASLServerMechanismTests: XCTestCase {
     func testSCRAMNeverClaimsAnImmediateStep() {
         var mechanism = SCRAMMechanism<SCRAMSHA256>(context: context)
         _ = step(&mechanism, nil, expectImmediate: false)
+    }
+
+    // MARK: - Secrets held in memory
+
+    private func inMemoryContext(_ policy: SecretPolicy = .cyrusDefault) throws -> SASLServerContext {
+        let fixture = try MechanismFixture(
+            users: [("tim", "secret", .cyrusDefault), ("vera", "secret", .noPlaintext)],
+            lookupPolicy: policy
+        )
+        return SASLServerContext(
+            lookup: InMemoryLookup(fixture),
+            hostName: MechanismFixture.hostName,
+            defaultRealm: MechanismFixture.defaultRealm
+        )
+    }
+
+    func testPLAINWithAPlaintextHeldInMemoryIsImmediate() throws {
+        let context = try inMemoryContext()
+        for login in ["tim", "nobody"] {
+            var mechanism = PlainMechanism(context: context)
+            XCTAssertTrue(mechanism.stepIsImmediate(for: Array("\u{0}\(login)\u{0}secret".utf8)), login)
+            _ = mechanism.step(Array("\u{0}\(login)\u{0}secret".utf8))
+        }
+    }
+
+    func testPLAINThatMayDeriveAKeyOrAuthorizeIsNotImmediate() throws {
+        let context = try inMemoryContext()
+        // A verifier-only user costs a PBKDF2 run; an authorization identity may call a hook.
+        XCTAssertFalse(PlainMechanism(context: context).stepIsImmediate(for: Array("\u{0}vera\u{0}secret".utf8)))
+        XCTAssertFalse(PlainMechanism(context: context).stepIsImmediate(for: Array("tim\u{0}tim\u{0}secret".utf8)))
+        // On a store without plaintext, an unknown name is checked against a stand-in verifier.
+        let noPlaintext = try inMemoryContext(.noPlaintext)
+        XCTAssertFalse(
+            PlainMechanism(context: noPlaintext).stepIsImmediate(for: Array("\u{0}nobody\u{0}secret".utf8))
+        )
+        var external = context
+        external.passwordSourceOrder = .storeThenExternal
+        XCTAssertFalse(PlainMechanism(context: external).stepIsImmediate(for: Array("\u{0}tim\u{0}secret".utf8)))
+    }
+
+    func testCRAMMD5AnswerWithSecretsHeldInMemoryIsImmediate() throws {
+        var mechanism = CRAMMD5Mechanism(context: try inMemoryContext())
+        _ = mechanism.step(nil)
+        XCTAssertTrue(mechanism.stepIsImmediate(for: Array("vera 00000000000000000000000000000000".utf8)))
     }
 }

@@ -5,8 +5,9 @@ import SASLMechanisms
 import ServerKit
 
 /// Drives one ``DovecotAuthConnection`` on one connection: sends the handshake, feeds it lines, runs mechanism steps
-/// on a thread pool (they read the store and may hash), answers failures after their delay, and sweeps orphaned
-/// requests. It stays on its channel's event loop and is deliberately not `Sendable`.
+/// on a thread pool when they may wait (a store read, a key derivation) and on the event loop when they answer at
+/// once (``SASLServerMechanism/stepIsImmediate(for:)``: a PLAIN password the store holds in memory), answers failures
+/// after their delay, and sweeps orphaned requests. It stays on its channel's event loop and is deliberately not `Sendable`.
 ///
 /// Failures are counted in the server-wide trackers by the request's `rip=` (the client of the MTA, not the MTA)
 /// and by account, the same trackers the SMTP listener counts in when the daemon runs both, so a client failing

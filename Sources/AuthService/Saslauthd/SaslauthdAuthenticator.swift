@@ -55,10 +55,11 @@ public final class SaslauthdAuthenticator: Sendable {
         self.context.withLock { $0 = context }
     }
 
-    /// Checks `request`: waits the delay its client address has earned, checks the password on the thread pool (it
-    /// reads the store and may run PBKDF2), and counts a refusal under the client's address and the account,
-    /// answering it after the delay they earned. The future completes on `eventLoop`, from which the work hops to
-    /// the pool and back once: each hop between threads costs more than the check of a stored plaintext.
+    /// Checks `request`: waits the delay its client address has earned, checks the password, and counts a refusal
+    /// under the client's address and the account, answering it after the delay they earned. The future completes
+    /// on `eventLoop`. The check runs there when it answers at once (the store holds the user's secrets in memory and
+    /// they hold a plaintext: ``SASLServerContext/passwordCheckIsImmediate(for:)``), else on the thread pool (it
+    /// reads the store or runs PBKDF2): each hop between threads costs more than the check of a stored plaintext.
     public func authenticate(
         _ request: SaslauthdRequest,
         on eventLoop: any EventLoop
@@ -68,7 +69,12 @@ public final class SaslauthdAuthenticator: Sendable {
         let context = self.context.withLock { $0 }
         let threadPool = self.threadPool
         return Self.after(admission, on: eventLoop)
-            .flatMap { threadPool.runIfActive(eventLoop: eventLoop) { Self.check(request, context: context) } }
+            .flatMap {
+                guard Self.checkIsImmediate(request, context: context) else {
+                    return threadPool.runIfActive(eventLoop: eventLoop) { Self.check(request, context: context) }
+                }
+                return eventLoop.makeSucceededFuture(Self.check(request, context: context))
+            }
             .recover { .unavailable(reason: "the check could not run: \($0)") }
             .flatMap { verdict in
                 guard verdict == .refused else { return eventLoop.makeSucceededFuture(verdict) }
@@ -113,6 +119,13 @@ public final class SaslauthdAuthenticator: Sendable {
             if case .temporary(let reason) = error { return .unavailable(reason: reason) }
             return .refused
         }
+    }
+
+    /// Whether ``check(_:context:)`` answers at once: a request refused before any lookup, or a password check from
+    /// memory.
+    private static func checkIsImmediate(_ request: SaslauthdRequest, context: SASLServerContext) -> Bool {
+        guard !request.password.isEmpty, let user = user(of: request, context: context) else { return true }
+        return context.passwordCheckIsImmediate(for: user)
     }
 
     /// A future that succeeds on `eventLoop` once `delay` has passed (at once for none).

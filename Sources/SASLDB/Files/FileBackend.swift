@@ -21,7 +21,8 @@ public struct FileBackendOptions: Sendable {
 
 /// A sasldb file in GDBM or Berkeley DB format, written atomically.
 ///
-/// Readers open the file for one lookup and close it, as Cyrus does. A write copies the file into a private directory
+/// Readers open the file for one lookup and close it, as Cyrus does, holding no lock between lookups; what a lookup
+/// found is served again while the file is provably unchanged (``FileReadCache``). A write copies the file into a private directory
 /// beside it, applies the batch to the copy, syncs it and renames it over the original (Postfix's `postmap` pattern):
 /// readers and a crash see the old or the new file, never a mix, and whoever else may write the directory cannot
 /// redirect the write (see `TemporaryFile`). Writers of ours wait for each other; a Cyrus writer that races us either
@@ -36,12 +37,23 @@ public final class FileBackend: CredentialBackend {
     /// Called once the private copy exists, before the library opens it: lets a test act as another user of the
     /// database's directory at the moment a swap would have redirected the write.
     private let beforeApplyingToCopy: (@Sendable () -> Void)?
+    /// What lookups read, while the file is unchanged.
+    let cache: FileReadCache
 
     /// Creates a backend for `path`; nothing is opened until the first call.
     public init(path: String, options: FileBackendOptions = FileBackendOptions()) {
         self.path = path
         self.options = options
         beforeApplyingToCopy = nil
+        cache = FileReadCache()
+    }
+
+    /// A backend keeping its lookups in `cache` (tests give one with their own clock).
+    init(path: String, options: FileBackendOptions, cache: FileReadCache) {
+        self.path = path
+        self.options = options
+        beforeApplyingToCopy = nil
+        self.cache = cache
     }
 
     /// A backend whose writes call `beforeApplyingToCopy` between making the copy and applying the batch to it.
@@ -49,6 +61,7 @@ public final class FileBackend: CredentialBackend {
         self.path = path
         self.options = options
         self.beforeApplyingToCopy = beforeApplyingToCopy
+        cache = FileReadCache()
     }
 
     /// The format of the existing file, or `nil` when it does not exist or is empty.
@@ -59,8 +72,24 @@ public final class FileBackend: CredentialBackend {
         return try detectedFormat()
     }
 
+    /// The values of `properties` for `user`: from ``FileReadCache`` while the file is unchanged (one `lstat`), else
+    /// read under one short open.
     public func fetch(_ user: UserID, properties: [Property]) throws -> [Property: [UInt8]] {
-        try withReader { try $0.fetch(user, properties: properties) } ?? [:]
+        let readAt = cache.now()
+        guard let status = try FileSafety.inspect(path) else {
+            cache.removeAll()
+            return [:]
+        }
+        if let values = cache.values(user: user, properties: properties, status: status) { return values }
+        let values = try withReader { try $0.fetch(user, properties: properties) } ?? [:]
+        cache.store(values, user: user, properties: properties, status: status, readAt: readAt)
+        return values
+    }
+
+    /// What ``FileReadCache`` holds for the lookup, when one `lstat` shows the file unchanged since it was read.
+    public func fetchFromMemory(_ user: UserID, properties: [Property]) -> [Property: [UInt8]]? {
+        guard let status = try? FileSafety.inspect(path) else { return nil }
+        return cache.values(user: user, properties: properties, status: status)
     }
 
     public func records() throws -> [Record] {

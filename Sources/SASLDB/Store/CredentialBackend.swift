@@ -76,4 +76,14 @@ public protocol CredentialBackend: Sendable {
 
     /// Applies every operation of `batch` atomically, in order.
     func apply(_ batch: WriteBatch) throws
+
+    /// What ``fetch(_:properties:)`` would return, when the backend has it in memory and can prove it current without
+    /// reading its store (at most an `lstat`); `nil` otherwise. A caller where blocking is not allowed (an event loop)
+    /// uses it to decide whether a lookup may run there.
+    func fetchFromMemory(_ user: UserID, properties: [Property]) -> [Property: [UInt8]]?
+}
+
+extension CredentialBackend {
+    /// `nil`: every lookup reads the store.
+    public func fetchFromMemory(_ user: UserID, properties: [Property]) -> [Property: [UInt8]]? { nil }
 }

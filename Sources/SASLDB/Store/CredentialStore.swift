@@ -190,6 +190,12 @@ public struct CredentialStore: Sendable {
         UserSecrets(user: user, values: try backend.fetch(user, properties: UserSecrets.properties))
     }
 
+    /// The secrets of `user` when the backend holds them in memory and can prove them current without reading its
+    /// store (``CredentialBackend/fetchFromMemory(_:properties:)``), else `nil`.
+    public func secretsInMemory(of user: UserID) -> UserSecrets? {
+        backend.fetchFromMemory(user, properties: UserSecrets.properties).map { UserSecrets(user: user, values: $0) }
+    }
+
     /// Whether `password` is right for `user`: the plaintext when stored, else any verifier (constant-time).
     public func verify(password: [UInt8], for user: UserID) throws -> Bool {
         try secrets(of: user).verify(password: password)

@@ -18,11 +18,18 @@ public protocol CredentialLookup: Sendable {
     ///
     /// - Throws: when the store cannot be read.
     func holds(_ user: UserID) throws -> Bool
+
+    /// The user's secrets when the lookup has them in memory and can prove them current without waiting (at most an
+    /// `lstat` of a local file), else `nil`: a step that needs only these may run on an event loop.
+    func secretsInMemory(for user: UserID) -> UserSecrets?
 }
 
 extension CredentialLookup {
     /// Whether `user` has secrets: a lookup that cannot tell a disabled user apart.
     public func holds(_ user: UserID) throws -> Bool { !(try secrets(for: user)).isEmpty }
+
+    /// `nil`: every lookup may wait.
+    public func secretsInMemory(for user: UserID) -> UserSecrets? { nil }
 }
 
 extension CredentialStore: CredentialLookup {
@@ -30,6 +37,9 @@ extension CredentialStore: CredentialLookup {
 
     /// `CredentialStore.exists(_:)`: active or disabled login secrets.
     public func holds(_ user: UserID) throws -> Bool { try exists(user) }
+
+    /// `CredentialStore.secretsInMemory(of:)`: a file store's cached lookup, still current.
+    public func secretsInMemory(for user: UserID) -> UserSecrets? { secretsInMemory(of: user) }
 
     /// ``CredentialStore/policy``: what this store writes.
     public var secretPolicy: SecretPolicy { policy }

@@ -25,6 +25,15 @@ extension SASLServerContext {
         return secrets.verify(password: password)
     }
 
+    /// Whether ``verify(password:for:)`` answers at once for `user`, so that it may run on an event loop: the store
+    /// alone checks passwords, the lookup holds the user's secrets in memory
+    /// (``CredentialLookup/secretsInMemory(for:)``), and the check is a comparison with a plaintext (the stored one,
+    /// or the stand-in of a store that writes plaintext); a verifier-only user costs a key derivation.
+    public func passwordCheckIsImmediate(for user: UserID) -> Bool {
+        guard passwordSourceOrder == .store, let secrets = lookup.secretsInMemory(for: user) else { return false }
+        return secrets.isEmpty ? lookup.secretPolicy.plaintext : secrets.plaintext != nil
+    }
+
     /// The name ``passwordSource`` knows `user` by: the bare user part for the default realm (a system account is
     /// `alice`, whether the client logged in as `alice` or `alice@<default realm>`), else `user@realm`.
     public func externalName(of user: UserID) -> String {

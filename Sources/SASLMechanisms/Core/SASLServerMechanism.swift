@@ -22,8 +22,8 @@ public protocol SASLServerMechanism: Sendable {
     ///   which would share the storage).
     mutating func step(_ response: [UInt8]?) -> SASLStep
 
-    /// Whether ``step(_:)`` with `response` answers at once: no store lookup, no password hashing, nothing that can
-    /// wait. A driver may then run the step where blocking is not allowed (an event loop) instead of handing it to a
+    /// Whether ``step(_:)`` with `response` answers at once: no store lookup that can wait (secrets the lookup holds
+    /// in memory are fine, ``CredentialLookup/secretsInMemory(for:)``), no key derivation, nothing that can wait. A driver may then run the step where blocking is not allowed (an event loop) instead of handing it to a
     /// worker thread, whose two thread switches cost more than the step. `false` unless the mechanism is sure.
     ///
     /// - Parameter response: the response the next ``step(_:)`` would be given.

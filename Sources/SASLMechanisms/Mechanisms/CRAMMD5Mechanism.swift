@@ -81,9 +81,21 @@ public struct CRAMMD5Mechanism: SASLServerMechanism {
         }
     }
 
-    /// The first step only returns the challenge made in `init` (or refuses an initial response).
+    /// The first step only returns the challenge made in `init` (or refuses an initial response); the answer is
+    /// checked at once too when the lookup holds the user's secrets in memory, since every check is one HMAC-MD5.
     public func stepIsImmediate(for response: [UInt8]?) -> Bool {
-        state == .initial
+        switch state {
+        case .initial:
+            return true
+        case .awaitingResponse:
+            guard let response, response.count <= Self.maximumResponseLength,
+                let space = response.lastIndex(of: UInt8(ascii: " ")),
+                let user = try? context.user(forLogin: Array(response[..<space]))
+            else { return false }
+            return context.lookup.secretsInMemory(for: user) != nil
+        case .finished:
+            return false
+        }
     }
 
     private mutating func verify(_ response: [UInt8]) -> SASLStep {

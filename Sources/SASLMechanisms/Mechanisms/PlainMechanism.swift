@@ -56,9 +56,17 @@ public struct PlainMechanism: SASLServerMechanism {
         self.context = context
     }
 
-    /// Without an initial response the first step only asks for the message.
+    /// Without an initial response the first step only asks for the message. A message without an authorization
+    /// identity (checking one may call a hook that waits) is answered at once too when the password check is
+    /// (``SASLServerContext/passwordCheckIsImmediate(for:)``).
     public func stepIsImmediate(for response: [UInt8]?) -> Bool {
-        state == .initial && response == nil
+        guard state != .finished else { return false }
+        guard let response else { return state == .initial }
+        guard response.count <= Self.maximumMessageLength, response.first == 0,
+            let end = response.dropFirst().firstIndex(of: 0),
+            let user = try? context.user(forLogin: Array(response[1..<end]))
+        else { return false }
+        return context.passwordCheckIsImmediate(for: user)
     }
 
     /// Feeds the client's response: `nil` first gets an empty challenge; the message gets success or failure.
