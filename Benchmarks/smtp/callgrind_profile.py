@@ -109,6 +109,18 @@ def wait_for_port(port, seconds):
     die(f"the daemon did not listen on {port} within {seconds} s")
 
 
+def stop_daemon(process, seconds=30):
+    """Stops a daemon this script started: SIGTERM, then SIGKILL after `seconds`; nothing if it already ended."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def make_store(workdir):
     """A sasldb2 with the benchmark user written by saslpasswd2 (as Cyrus's defaults: plaintext), and a Maildir;
     returns their paths."""
@@ -320,9 +332,7 @@ def main():
         if args.keep:
             say(f"kept {workdir}")
     finally:
-        if process is not None and process.poll() is None:
-            process.kill()
-            process.wait()
+        stop_daemon(process)
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
 

@@ -30,7 +30,6 @@ import argparse
 import os
 import re
 import shutil
-import signal
 import struct
 import subprocess
 import sys
@@ -38,7 +37,7 @@ import tempfile
 import time
 
 import callgrind_profile
-from callgrind_profile import LOGIN, PASSWORD, die, free_port, prepare, say, wait_for_port
+from callgrind_profile import LOGIN, PASSWORD, die, free_port, prepare, say, stop_daemon, wait_for_port
 
 ARENA_ALIGNMENT = 64 << 20  # glibc's HEAP_MAX_SIZE on 64-bit: non-main arenas are mapped at this alignment
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -121,15 +120,6 @@ def release(client):
     client.communicate(timeout=900)
 
 
-def stop(process):
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(120)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def resident_table(args, workload):
     workdir = tempfile.mkdtemp(prefix="smtp-idle-memory.", dir="/var/tmp")
     os.chmod(workdir, 0o755)
@@ -142,7 +132,7 @@ def resident_table(args, workload):
             after_rss, after = memory(process.pid)
             release(client)
         finally:
-            stop(process)
+            stop_daemon(process, 120)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     n = args.sessions
@@ -171,7 +161,7 @@ def massif_table(args, workload):
                                     snapshot], check=True, capture_output=True, timeout=300)
         release(client)
     finally:
-        stop(process)
+        stop_daemon(process, 120)
     say(f"{workload}: live heap per held session (massif, {args.massif} sessions; requested bytes by call site)")
     node = re.compile(r"^( *)n\d+: (\d+) (?:0x[0-9A-F]+: )?(.*?)(?: \(in .*\))?$")
     with open(snapshot) as f:

@@ -30,7 +30,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from callgrind_profile import die, run_client, say, session_arguments, wait_for_port, workspace  # noqa: E402
+from callgrind_profile import die, run_client, say, session_arguments, stop_daemon, wait_for_port, workspace  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 # A traced call: "PID name(args" then ") = result" on the same line, or split into "<unfinished ...>" and
@@ -203,13 +203,7 @@ def main():
         if args.keep:
             say(f"kept {workdir}")
     finally:
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_daemon(process)
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
 
