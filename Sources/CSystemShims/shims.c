@@ -2,6 +2,8 @@
 #include "CSystemShims.h"
 
 #include <fcntl.h>
+#include <malloc.h>
+#include <stdlib.h>
 #include <sys/auxv.h>
 #include <string.h>
 #include <syslog.h>
@@ -31,4 +33,9 @@ void sasldb_syslog_authpriv(int priority, const char *message) {
     /* openlog keeps the ident pointer: a string literal outlives every call. */
     openlog("sasldb", LOG_PID, LOG_AUTHPRIV);
     syslog(priority, "%s", message);
+}
+
+void sasldb_free_wiped(void *block) {
+    explicit_bzero(block, malloc_usable_size(block));
+    free(block);
 }

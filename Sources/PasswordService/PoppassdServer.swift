@@ -214,6 +214,8 @@ public final class PoppassdServer: Service, Sendable {
             .serverChannelOption(.backlog, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: false)
+            // Clients send passwords readable on the wire: wipe every buffer they were read into.
+            .childChannelOption(.allocator, value: .wipingReleasedMemory)
             .childChannelInitializer(initializer)
     }
 

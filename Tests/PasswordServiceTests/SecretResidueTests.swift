@@ -8,7 +8,9 @@ import Glibc
 #endif
 
 /// No password a client sent stays in the daemon's memory after its use: SMTP AUTH PLAIN and LOGIN, right and wrong,
-/// and a refused poppassd change, then the daemon's writable memory is searched (as root, through /proc).
+/// a refused poppassd change and a refused saslauthd request, then the daemon's writable memory is searched (as root,
+/// through /proc). Whether a freed copy survives depends on how `malloc` reuses memory, so a leak shows in most runs,
+/// not all: the search covers every copy ever made, wiped or not.
 ///
 /// The user is stored with verifiers only, so any copy found came from what the client sent, not from the store.
 final class SecretResidueTests: XCTestCase {
@@ -33,6 +35,7 @@ final class SecretResidueTests: XCTestCase {
                 sasldb_path = \(database)
                 poppassd_listen = 127.0.0.1:0
                 passwd_socket =
+                saslauthd_socket = \(directory)/mux
                 """,
             in: directory,
             environment: ["SASLDB_CONFIG": directory + "/none.conf"],
@@ -44,12 +47,17 @@ final class SecretResidueTests: XCTestCase {
             "/usr/bin/python3",
             [
                 script, String(daemon.process.processIdentifier), String(daemon.smtpPort), String(daemon.poppassdPort),
-                "alice@example.org", "Zebra-quartz-77", "Wrong-guess-99", "Fresh-horse-31",
+                directory + "/mux", "alice@example.org", "Zebra-quartz-77", "Wrong-guess-99", "Fresh-horse-31",
+                "Socket-guess-42",
             ]
         )
         XCTAssertEqual(result.status, 0, result.output)
         let counts = (try? JSONSerialization.jsonObject(with: Data(result.output.utf8))) as? [String: Int]
-        XCTAssertEqual(counts, ["Zebra-quartz-77": 0, "Wrong-guess-99": 0, "Fresh-horse-31": 0], result.output)
+        XCTAssertEqual(
+            counts,
+            ["Zebra-quartz-77": 0, "Wrong-guess-99": 0, "Fresh-horse-31": 0, "Socket-guess-42": 0],
+            result.output
+        )
         daemon.stop()
     }
 }

@@ -161,6 +161,8 @@ public final class DovecotAuthServer: Service, Sendable {
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: false)
+            // Clients send passwords readable on the wire: wipe every buffer they were read into.
+            .childChannelOption(.allocator, value: .wipingReleasedMemory)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try self.initialize(channel) }
             }

@@ -98,6 +98,8 @@ public final class SaslauthdServer: Service, Sendable {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.allowRemoteHalfClosure, value: false)
+            // Clients send passwords readable on the wire: wipe every buffer they were read into.
+            .childChannelOption(.allocator, value: .wipingReleasedMemory)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try self.initialize(channel, path: path) }
             }

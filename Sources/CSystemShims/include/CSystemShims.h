@@ -26,4 +26,8 @@ int sasldb_is_privileged_exec(void);
    password changes are looked for). The message is passed as "%s", so its text is never a format. */
 void sasldb_syslog_authpriv(int priority, const char *message);
 
+/* Overwrites a block from malloc with zeros, all of it (malloc_usable_size), then frees it: for buffers that held
+   passwords, whose bytes free() would otherwise leave behind. */
+void sasldb_free_wiped(void *block);
+
 #endif

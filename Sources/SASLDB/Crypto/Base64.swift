@@ -51,21 +51,27 @@ package enum Base64 {
         if padding == 1, lastValue & 0b11 != 0 { return nil }
         if padding == 2, lastValue & 0b1111 != 0 { return nil }
 
-        var output: [UInt8] = []
-        output.reserveCapacity(input.count / 4 * 3)
+        // Decoded straight into the result, which is never grown or copied: what a client sends here may be a
+        // password (SMTP AUTH), and a moved or intermediate buffer would leave it behind in freed memory.
+        var output = [UInt8](repeating: 0, count: input.count / 4 * 3)
         let chunkLength = 4 << 14
         var start = 0
         while start < input.count {
             let end = min(start + chunkLength, input.count)
             let count = end - start
-            var decoded = [UInt8](repeating: 0, count: count / 4 * 3)
             let written = input.withUnsafeBufferPointer { source in
-                decoded.withUnsafeMutableBufferPointer { target in
-                    EVP_DecodeBlock(target.baseAddress, source.baseAddress.map { $0 + start }, Int32(count))
+                output.withUnsafeMutableBufferPointer { target in
+                    EVP_DecodeBlock(
+                        target.baseAddress.map { $0 + start / 4 * 3 },
+                        source.baseAddress.map { $0 + start },
+                        Int32(count)
+                    )
                 }
             }
-            guard written == decoded.count else { return nil }
-            output += decoded
+            guard written == count / 4 * 3 else {
+                output.overwriteWithZeros()
+                return nil
+            }
             start = end
         }
         // EVP_DecodeBlock counts the padding characters as if they were data bytes.

@@ -20,10 +20,22 @@ public struct CRAMMD5State: Sendable {
 
     /// Precomputes the state for `password`, as Cyrus's `hmac_md5_precalc` does.
     public init(password: some Collection<UInt8>) {
-        // RFC 2104: keys longer than the 64-byte block are replaced by their digest.
-        var key = password.count > 64 ? HashAlgorithm.md5.digest(password) : Array(password)
-        key += repeatElement(0, count: 64 - key.count)
-        let words = Self.compress(key.map { $0 ^ 0x36 }) + Self.compress(key.map { $0 ^ 0x5c })
+        // RFC 2104: keys longer than the 64-byte block are replaced by their digest. The block is filled in place,
+        // never grown (a move would leave a copy of the password behind), and wiped with both pads once compressed.
+        var key = [UInt8](repeating: 0, count: 64)
+        if password.count > 64 {
+            var digest = HashAlgorithm.md5.digest(password)
+            key.replaceSubrange(0..<digest.count, with: digest)
+            digest.overwriteWithZeros()
+        } else {
+            key.replaceSubrange(0..<password.count, with: password)
+        }
+        var inner = key.map { $0 ^ 0x36 }
+        var outer = key.map { $0 ^ 0x5c }
+        key.overwriteWithZeros()
+        let words = Self.compress(inner) + Self.compress(outer)
+        inner.overwriteWithZeros()
+        outer.overwriteWithZeros()
         var bytes: [UInt8] = []
         bytes.reserveCapacity(Self.byteCount)
         for word in words {

@@ -17,7 +17,12 @@ package enum CredentialFingerprint {
 
     /// The fingerprint of a login name and a password.
     package static func of(login: [UInt8], password: [UInt8]) -> [UInt8] {
-        var material = login + [0] + password
+        // Built in storage of its final size: a copy left behind by growing it would hold the password.
+        var material: [UInt8] = []
+        material.reserveCapacity(login.count + 1 + password.count)
+        material += login
+        material.append(0)
+        material += password
         defer { material.overwriteWithZeros() }
         return of(material)
     }
