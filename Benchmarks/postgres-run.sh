@@ -8,10 +8,11 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 scratch="${SCRATCH:-.build}"
 [[ $(id -u) == 0 ]] || { echo "run as root (the daemons drop to nobody)" >&2; exit 1; }
+# Built as the package ships it (Makefile: the Swift runtime linked statically).
 for product in sasl-smtpd sasldb sasldb-postgres smtp-load; do
-  swift build -c release --scratch-path "$scratch" --product "$product" >&2
+  swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product "$product" >&2
 done
-bin="$(swift build -c release --scratch-path "$scratch" --show-bin-path)"
+bin="$(swift build -c release --static-swift-stdlib --scratch-path "$scratch" --show-bin-path)"
 mkdir -p Benchmarks/results
 python3 Benchmarks/smtp/postgres_bench.py --smtpd "$bin/sasl-smtpd" --load "$bin/smtp-load" --sasldb "$bin/sasldb" "$@" \
   | tee Benchmarks/results/postgres-latest.txt

@@ -14,8 +14,9 @@ for tool in saslauthd saslpasswd2 "${CC:-cc}" openssl unshare python3; do
   command -v "$tool" >/dev/null || { echo "$tool is missing: run scripts/install-deps.sh" >&2; exit 1; }
 done
 
-swift build -c release --scratch-path "$scratch" --product sasl-smtpd >&2
-bin="$(swift build -c release --scratch-path "$scratch" --show-bin-path)"
+# Built as the package ships it (Makefile: the Swift runtime linked statically).
+swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product sasl-smtpd >&2
+bin="$(swift build -c release --static-swift-stdlib --scratch-path "$scratch" --show-bin-path)"
 load="$(mktemp -d)/saslauthd-load"
 trap 'rm -rf "$(dirname "$load")"' EXIT
 "${CC:-cc}" -O2 -Wall -Wextra -pthread -o "$load" Benchmarks/saslauthd/saslauthd-load.c

@@ -40,10 +40,11 @@ if (($(ulimit -n) < 12000)); then
   echo "warning: open files limit is $(ulimit -n); the 10,000-connection section needs about 10,100" >&2
 fi
 
-echo "building: swift build -c release --scratch-path $scratch --product sasl-smtpd / smtp-load" >&2
-swift build -c release --scratch-path "$scratch" --product sasl-smtpd >&2
-swift build -c release --scratch-path "$scratch" --product smtp-load >&2
-bin="$(swift build -c release --scratch-path "$scratch" --show-bin-path)"
+# Built as the package ships it (Makefile: the Swift runtime linked statically).
+echo "building: swift build -c release --static-swift-stdlib --scratch-path $scratch --product sasl-smtpd / smtp-load" >&2
+swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product sasl-smtpd >&2
+swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product smtp-load >&2
+bin="$(swift build -c release --static-swift-stdlib --scratch-path "$scratch" --show-bin-path)"
 for b in sasl-smtpd smtp-load; do [[ -x "$bin/$b" ]] || { echo "no binary at $bin/$b" >&2; exit 1; }; done
 
 extra=()

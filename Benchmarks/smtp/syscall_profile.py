@@ -13,6 +13,10 @@ saslpasswd2, `user =` empty, started as nobody), then:
    tracing slows the daemon, which changes how often a read finds nothing: EAGAIN counts are indicative), every call
    classified by syscall and by the kind of descriptor it works on (TCP socket, log file, eventfd, epoll, timerfd,
    store file, other file, other), with its errors.
+3. **Where the CPU goes** (`--perf`): `perf record` samples the daemon's threads on the CPU clock (no hardware
+   counters are needed, so it works in a VM) for another N sessions, and the samples are split between the kernel
+   and user space, then by library (BoringSSL, NIO, Swift runtime, libc) and by the hottest symbols. Unlike
+   callgrind's simulated CPU, this is the real one, with its ADX and SHA instructions; take it from a quiet machine.
 
 Run as root (the daemon is started as nobody; strace attaches to it):
 
@@ -154,6 +158,28 @@ def measure_syscalls(args, port, pid, workdir):
     return parse_trace(trace)
 
 
+def measure_perf(args, port, pid, workdir):
+    """`perf record` on the daemon while N sessions run; returns the text reports by kernel/user, DSO and symbol."""
+    data = os.path.join(workdir, "perf.data")
+    perf = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "4000", "-p", str(pid), "-o", data],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(1)
+    if perf.poll() is not None:
+        die(f"perf record did not start: {perf.stderr.read().decode()}")
+    run_client(args, port, args.sessions)
+    time.sleep(0.5)
+    perf.send_signal(signal.SIGINT)
+    perf.wait(60)
+
+    def report(*sort):
+        out = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "--percent-limit", "0.7",
+                              "--sort", ",".join(sort)], capture_output=True, text=True, timeout=300).stdout
+        return [line for line in out.splitlines() if line.strip() and not line.startswith("#")]
+
+    # The kernel's samples are the `[kernel.kallsyms]` row of the library split.
+    return {"dso": report("dso"), "symbol": report("dso", "sym")}
+
+
 def print_syscalls(table, sessions):
     say(f"{'syscall':18} {'descriptor':10} {'calls/session':>14} {'errors/session':>16}")
     total = 0
@@ -167,9 +193,12 @@ def print_syscalls(table, sessions):
 def main():
     ap = session_arguments(__doc__, "strace.out")
     ap.add_argument("--no-trace", action="store_true", help="CPU split only, no strace part")
+    ap.add_argument("--perf", action="store_true", help="also sample where the daemon's CPU goes with perf record")
     args = ap.parse_args()
     if not shutil.which("strace") and not args.no_trace:
         die("strace is not installed")
+    if args.perf and not shutil.which("perf"):
+        die("perf is not installed (Debian: linux-perf)")
     workdir, port, binary, config = workspace(args, "smtp-syscalls.")
     process = None
     try:
@@ -197,6 +226,13 @@ def main():
                 f"{name} {kind}".strip(): {"calls": calls / args.sessions,
                                            "errors": {e: c / args.sessions for e, c in errors.items()}}
                 for (name, kind), (calls, errors) in table.items()}
+        if args.perf:
+            profile = measure_perf(args, port, pid, workdir)
+            for title, lines in (("by library", profile["dso"]), ("by symbol", profile["symbol"])):
+                say(f"\nperf, share of the daemon's CPU samples {title} (rows of 0.7% and more):")
+                for line in lines:
+                    say("  " + line.strip())
+            result["perf"] = profile
         if args.json:
             with open(args.json, "w") as f:
                 json.dump(result, f, indent=1)
