@@ -25,7 +25,6 @@ import argparse
 import base64
 import os
 import pwd
-import shutil
 import signal
 import socket
 import struct
@@ -272,11 +271,8 @@ def main():
         binary, config, sockets = prepare(workdir, args.smtpd, args.tool)
         profile = strace_profile if args.tool == "strace" else callgrind_profile
         profile(args, workdir, binary, config, sockets)
-        if args.keep:
-            say(f"kept {workdir}")
     finally:
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
+        cg.clean_up(args, workdir)
 
 
 if __name__ == "__main__":

@@ -121,6 +121,15 @@ def stop_daemon(process, seconds=30):
         process.wait()
 
 
+def clean_up(args, workdir, process=None):
+    """The end of a profile, whatever happened: the daemon stopped, the directory removed (named instead with --keep)."""
+    stop_daemon(process)
+    if args.keep:
+        say(f"kept {workdir}")
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def make_store(workdir):
     """A sasldb2 with the benchmark user written by saslpasswd2 (as Cyrus's defaults: plaintext), and a Maildir;
     returns their paths."""
@@ -329,12 +338,8 @@ def main():
                 json.dump({"sessions": args.sessions, "client": args.client, "cert": args.cert,
                            "per_session": {k: v / args.sessions for k, v in by_component.items()},
                            "total_per_session": total / args.sessions}, f, indent=1)
-        if args.keep:
-            say(f"kept {workdir}")
     finally:
-        stop_daemon(process)
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
+        clean_up(args, workdir, process)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from callgrind_profile import die, run_client, say, session_arguments, stop_daemon, wait_for_port, workspace  # noqa: E402
+from callgrind_profile import clean_up, die, run_client, say, session_arguments, wait_for_port, workspace  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 # A traced call: "PID name(args" then ") = result" on the same line, or split into "<unfinished ...>" and
@@ -236,12 +236,8 @@ def main():
         if args.json:
             with open(args.json, "w") as f:
                 json.dump(result, f, indent=1)
-        if args.keep:
-            say(f"kept {workdir}")
     finally:
-        stop_daemon(process)
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
+        clean_up(args, workdir, process)
 
 
 if __name__ == "__main__":
